@@ -1,0 +1,159 @@
+"""The session model: what one Claude Code session in tmux is, and how urgently it wants the user.
+
+Pure data, no I/O. A `Session` keeps the whole status-file object in `fields`, so fields navish
+does not know survive every rewrite and reach `ls --json`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+LOCAL = "local"
+"""The name of the machine navish runs on, as used in `HOST:SESSION`."""
+
+ATTENTION_ORDER = ("permission", "waiting", "error", "working", "idle", "stopped", "done")
+"""Known statuses, most urgent first."""
+
+NEEDS_ATTENTION = frozenset({"permission", "waiting", "error"})
+AGENT_NEEDS_ATTENTION = frozenset({"permission", "waiting"})
+
+GONE = "gone"
+"""Shown for a status file whose tmux session no longer exists."""
+
+UNTRACKED = "untracked"
+"""Shown for a live tmux session without a status file (`ls --all`)."""
+
+OFFLINE = "offline"
+
+
+def attention_rank(status: str) -> int:
+    """Sort rank of a status: known ones in attention order, then unknown ones, then gone/untracked."""
+    try:
+        return ATTENTION_ORDER.index(status)
+    except ValueError:
+        pass
+    if status in (OFFLINE, GONE, UNTRACKED):
+        return len(ATTENTION_ORDER) + 1 + (OFFLINE, GONE, UNTRACKED).index(status)
+    return len(ATTENTION_ORDER)
+
+
+class HostState(enum.Enum):
+    """How navish last found a host; the value is what the user reads."""
+
+    UNKNOWN = "unknown"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    OFFLINE = "offline"
+    AUTH_FAILED = "auth failed"
+    HOST_KEY_UNKNOWN = "host key unknown"
+    HOST_KEY_CHANGED = "host key CHANGED"
+
+    @property
+    def reachable(self) -> bool:
+        return self is HostState.CONNECTED
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A team member or external agent reported inside a session's status file."""
+
+    name: str
+    status: str
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    """One session as last seen on its host.
+
+    `status` is what the status file says; `display_status` adds what navish knows on top
+    (tmux session gone, host offline, no status file).
+    """
+
+    host: str
+    name: str
+    status: str = ""
+    message: str = ""
+    cwd: str = ""
+    timestamp: float | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    status_file: str | None = None
+    """File name inside the host's session dir; None for an untracked tmux session."""
+    mtime: float | None = None
+    live: bool = True
+    """Whether the tmux session exists on the host."""
+    offline: bool = False
+    """Whether the host was unreachable at the last poll (the session is last known data)."""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.host}:{self.name}"
+
+    @property
+    def team_agents(self) -> tuple[Agent, ...]:
+        team = self.fields.get("team")
+        agents = team.get("agents") if isinstance(team, dict) else None
+        if not isinstance(agents, list):
+            return ()
+        return tuple(
+            Agent(str(a.get("name", "")), str(a.get("status", "")), _number(a.get("timestamp")))
+            for a in agents
+            if isinstance(a, dict)
+        )
+
+    @property
+    def display_status(self) -> str:
+        if self.status_file is None:
+            return UNTRACKED
+        if not self.live:
+            return GONE
+        return self.status or "?"
+
+    @property
+    def needs_attention(self) -> bool:
+        if self.offline or not self.live:
+            return False
+        if self.status in NEEDS_ATTENTION:
+            return True
+        return any(a.status in AGENT_NEEDS_ATTENTION for a in self.team_agents)
+
+    @property
+    def rank(self) -> int:
+        """Attention rank, counting a team agent that waits for the user like the session itself."""
+        own = attention_rank(self.display_status)
+        if self.offline or not self.live:
+            return own
+        agents = [attention_rank(a.status) for a in self.team_agents if a.status in AGENT_NEEDS_ATTENTION]
+        return min([own, *agents])
+
+    @property
+    def attention_reason(self) -> str:
+        """Why the session needs the user, e.g. `permission` or `agent tester: waiting`."""
+        if self.status in NEEDS_ATTENTION:
+            return self.status
+        for agent in self.team_agents:
+            if agent.status in AGENT_NEEDS_ATTENTION:
+                return f"agent {agent.name}: {agent.status}"
+        return ""
+
+    def recency(self) -> float:
+        return self.timestamp if self.timestamp is not None else (self.mtime or 0.0)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def parse_ref(text: str) -> tuple[str | None, str]:
+    """Split `HOST:SESSION` into (host, session); a bare `SESSION` gives (None, session).
+
+    tmux forbids `:` in session names, so the first `:` is always the separator.
+    """
+    host, sep, name = text.partition(":")
+    if not sep:
+        return None, text
+    return host, name
