@@ -98,7 +98,7 @@ class Session:
         if not isinstance(agents, list):
             return ()
         return tuple(
-            Agent(str(a.get("name", "")), str(a.get("status", "")), _number(a.get("timestamp")))
+            Agent(str(a.get("name", "")), str(a.get("status", "")), as_number(a.get("timestamp")))
             for a in agents
             if isinstance(a, dict)
         )
@@ -142,7 +142,7 @@ class Session:
         return self.timestamp if self.timestamp is not None else (self.mtime or 0.0)
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)

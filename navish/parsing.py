@@ -1,0 +1,118 @@
+"""Pure parsers from what a host printed to the session model. No I/O.
+
+Everything parsed here comes from another machine and is untrusted: a bad status file becomes a
+warning naming it and never hides another session.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .model import Session, as_number
+
+MAX_STATUS_FILE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class StatusFile:
+    """One `*.json` file of a host's session dir as the poll script saw it."""
+
+    name: str
+    mtime: float
+    size: int
+    content: bytes | None = None
+    """None when the poll saw no content (an empty or unreadable file)."""
+
+
+@dataclass(frozen=True)
+class PollData:
+    """Everything one poll script run reports about a host."""
+
+    tmux_sessions: tuple[str, ...] | None
+    """Names of live tmux sessions; None when tmux is not installed there."""
+    files: tuple[StatusFile, ...] = ()
+    dir_missing: bool = False
+
+
+@dataclass(frozen=True)
+class HostSessions:
+    """The sessions found on one host, and warnings about what was skipped."""
+
+    sessions: tuple[Session, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def parse_status_object(text: str | bytes, filename: str) -> dict[str, Any]:
+    """Decode a status file to its JSON object; raises ValueError with a one-line reason."""
+    if not text or not text.strip():
+        raise ValueError("empty file")
+    if len(text) > MAX_STATUS_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_STATUS_FILE_BYTES} bytes")
+    try:
+        obj = json.loads(text)
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def session_from_object(host: str, obj: dict[str, Any], filename: str, mtime: float | None) -> Session:
+    """Build a Session from a status object; missing or mistyped optional fields get defaults."""
+    name = obj.get("tmux_session")
+    if not isinstance(name, str) or not name:
+        name = filename.removesuffix(".json")
+    return Session(
+        host=host,
+        name=name,
+        status=_text(obj.get("status")),
+        message=_text(obj.get("message")),
+        cwd=_text(obj.get("cwd")),
+        timestamp=as_number(obj.get("timestamp")),
+        fields=obj,
+        status_file=filename,
+        mtime=mtime,
+    )
+
+
+def host_sessions(host: str, poll: PollData, *, include_untracked: bool = True) -> HostSessions:
+    """Turn one poll into sessions: status files matched with live tmux sessions."""
+    warnings: list[str] = []
+    if poll.tmux_sessions is None:
+        warnings.append(f"{host}: tmux is not installed; sessions cannot be checked for liveness")
+    live = set(poll.tmux_sessions or ())
+    by_name: dict[str, Session] = {}
+    for status_file in poll.files:
+        try:
+            obj = parse_status_object(status_file.content or b"", status_file.name)
+        except ValueError as exc:
+            warnings.append(f"{host}: skipped {status_file.name}: {exc}")
+            continue
+        session = session_from_object(host, obj, status_file.name, status_file.mtime)
+        if poll.tmux_sessions is not None and session.name not in live:
+            session = replace(session, live=False)
+        previous = by_name.get(session.name)
+        if previous is not None:
+            keep, drop = sorted((previous, session), key=_owns_name_first)
+            warnings.append(f"{host}: {drop.status_file} also claims session {session.name!r}; ignored")
+            session = keep
+        by_name[session.name] = session
+    if include_untracked:
+        for name in poll.tmux_sessions or ():
+            if name not in by_name:
+                by_name[name] = Session(host=host, name=name, status_file=None)
+    return HostSessions(tuple(by_name.values()), tuple(warnings))
+
+
+def _owns_name_first(session: Session) -> tuple[bool, float]:
+    return (session.status_file != f"{session.name}.json", -session.recency())
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)

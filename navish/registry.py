@@ -1,0 +1,186 @@
+"""The registry: the latest known sessions of every host, merged. Pure and synchronous.
+
+Each host's poll result replaces that host's snapshot the moment it lands; a failed poll keeps
+the host's last known sessions, marked offline.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+
+from .errors import Ambiguous, NotFound, UsageError
+from .model import LOCAL, HostState, Session, parse_ref
+from .parsing import HostSessions
+
+FILTER_MODES = ("all", "local", "remote")
+SORT_KEYS = ("attention", "name", "age", "status", "dir")
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What navish knows about one host right now."""
+
+    name: str
+    cache_ttl: float
+    state: HostState = HostState.UNKNOWN
+    sessions: tuple[Session, ...] = ()
+    warnings: tuple[str, ...] = ()
+    polled_at: float | None = None
+    """Wall-clock time of the last successful poll; None if never reached."""
+    poll_duration: float | None = None
+    error: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.name == LOCAL
+
+    def age(self, now: float) -> float | None:
+        return None if self.polled_at is None else max(now - self.polled_at, 0.0)
+
+    def is_stale(self, now: float) -> bool:
+        """True when the last good poll is older than the host's TTL (or there was none)."""
+        age = self.age(now)
+        return age is None or age > self.cache_ttl
+
+
+@dataclass
+class Registry:
+    _hosts: dict[str, HostStatus] = field(default_factory=dict)
+
+    # -- hosts ---------------------------------------------------------------------------
+    def add_host(self, name: str, cache_ttl: float) -> None:
+        """Register a host (or change its TTL), keeping whatever is known about it."""
+        current = self._hosts.get(name)
+        self._hosts[name] = replace(current, cache_ttl=cache_ttl) if current else HostStatus(name, cache_ttl)
+
+    def remove_host(self, name: str) -> None:
+        self._hosts.pop(name, None)
+
+    def host(self, name: str) -> HostStatus:
+        try:
+            return self._hosts[name]
+        except KeyError:
+            raise NotFound(f"no host named {name!r} (hosts: {', '.join(self._hosts)})") from None
+
+    def hosts(self) -> list[HostStatus]:
+        return sorted(self._hosts.values(), key=lambda h: (not h.is_local, h.name))
+
+    def host_names(self) -> list[str]:
+        return [h.name for h in self.hosts()]
+
+    # -- snapshots -----------------------------------------------------------------------
+    def apply_poll(self, name: str, found: HostSessions, *, polled_at: float, duration: float) -> None:
+        """Replace a host's snapshot with a successful poll's sessions."""
+        if name not in self._hosts:
+            return  # the host was removed while its poll was in flight
+        self._hosts[name] = replace(
+            self._hosts[name],
+            state=HostState.CONNECTED,
+            sessions=found.sessions,
+            warnings=found.warnings,
+            polled_at=polled_at,
+            poll_duration=duration,
+            error=None,
+        )
+
+    def mark_failed(self, name: str, state: HostState, error: str) -> None:
+        """Record a failed poll: the host's last known sessions stay, marked offline."""
+        if name not in self._hosts:
+            return
+        current = self._hosts[name]
+        sessions = tuple(replace(s, offline=True) for s in current.sessions)
+        self._hosts[name] = replace(current, state=state, sessions=sessions, error=error)
+
+    def set_state(self, name: str, state: HostState) -> None:
+        if name in self._hosts:
+            self._hosts[name] = replace(self._hosts[name], state=state)
+
+    # -- sessions ------------------------------------------------------------------------
+    def sessions(self, mode: str = "all", *, include_untracked: bool = False) -> list[Session]:
+        """All known sessions of the hosts that `mode` selects, unsorted."""
+        return [
+            s
+            for h in self.hosts()
+            if host_in_mode(h.name, mode)
+            for s in h.sessions
+            if include_untracked or s.status_file is not None
+        ]
+
+    def resolve(self, text: str) -> Session:
+        """Find the session a user named as `HOST:SESSION` or as a bare, unique `SESSION`."""
+        host, name = parse_ref(text)
+        if not name:
+            raise UsageError(f"{text!r} names no session (expected HOST:SESSION or SESSION)")
+        if host is not None:
+            status = self.host(host)
+            for session in status.sessions:
+                if session.name == name:
+                    return session
+            raise NotFound(f"no session {name!r} on {host}{_unknown_hint(status)}")
+        matches = [s for h in self.hosts() for s in h.sessions if s.name == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            candidates = ", ".join(s.ref for s in matches)
+            raise Ambiguous(f"{name!r} is on several hosts: {candidates}; say which with HOST:{name}")
+        raise NotFound(f"no session named {name!r}" + _similar(name, self.sessions(include_untracked=True)))
+
+    def attention_refs(self) -> dict[str, Session]:
+        """Sessions that need the user now, by `HOST:SESSION`."""
+        return {s.ref: s for s in self.sessions() if s.needs_attention}
+
+
+def host_in_mode(host: str, mode: str) -> bool:
+    return mode == "all" or (mode == "local") == (host == LOCAL)
+
+
+def next_filter_mode(mode: str) -> str:
+    return FILTER_MODES[(FILTER_MODES.index(mode) + 1) % len(FILTER_MODES)]
+
+
+def sort_sessions(sessions: Iterable[Session], key: str = "attention") -> list[Session]:
+    """Sort for display; ties fall back to most recent first, then host and name."""
+    primary: dict[str, Callable[[Session], object]] = {
+        "attention": lambda s: s.rank,
+        "name": lambda s: (s.name.casefold(), s.host),
+        "age": lambda s: 0,
+        "status": lambda s: s.display_status,
+        "dir": lambda s: s.cwd,
+    }
+    if key not in primary:
+        raise UsageError(f"unknown sort key {key!r} (expected one of: {', '.join(SORT_KEYS)})")
+    return sorted(sessions, key=lambda s: (primary[key](s), -s.recency(), s.host, s.name))
+
+
+def match_sessions(sessions: Iterable[Session], pattern: str | None = None, statuses: Iterable[str] = ()) -> list[Session]:
+    """Sessions whose name, cwd or message contains `pattern` (case-insensitive; globs allowed)
+    and whose shown status is one of `statuses` (when given)."""
+    wanted = {s.lower() for s in statuses}
+    result = []
+    for session in sessions:
+        if wanted and session.display_status.lower() not in wanted:
+            continue
+        if pattern and not any(_text_matches(pattern, t) for t in (session.name, session.cwd, session.message)):
+            continue
+        result.append(session)
+    return result
+
+
+def _text_matches(pattern: str, text: str) -> bool:
+    pattern, text = pattern.casefold(), text.casefold()
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(text, pattern)
+    return pattern in text
+
+
+def _unknown_hint(status: HostStatus) -> str:
+    if status.polled_at is None:
+        return f" (host not reached yet: {status.error or status.state.value})"
+    return ""
+
+
+def _similar(name: str, sessions: list[Session]) -> str:
+    close = sorted({s.ref for s in sessions if name.casefold() in s.name.casefold()})[:5]
+    return f"; did you mean {', '.join(close)}?" if close else ""
