@@ -27,6 +27,9 @@ UNTRACKED = "untracked"
 
 OFFLINE = "offline"
 
+STATUS_NAMES = (*ATTENTION_ORDER, OFFLINE, GONE, UNTRACKED)
+"""Every status navish shows, for completion and help."""
+
 
 def attention_rank(status: str) -> int:
     """Sort rank of a status: known ones in attention order, then unknown ones, then gone/untracked."""
@@ -120,9 +123,13 @@ class Session:
         return any(a.status in AGENT_NEEDS_ATTENTION for a in self.team_agents)
 
     @property
+    def own_rank(self) -> int:
+        return attention_rank(self.display_status)
+
+    @property
     def rank(self) -> int:
         """Attention rank, counting a team agent that waits for the user like the session itself."""
-        own = attention_rank(self.display_status)
+        own = self.own_rank
         if self.offline or not self.live:
             return own
         agents = [attention_rank(a.status) for a in self.team_agents if a.status in AGENT_NEEDS_ATTENTION]

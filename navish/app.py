@@ -1,0 +1,116 @@
+"""The running state of navish: hosts, their monitors, the registry, the background poll loop.
+
+Commands and the shell talk to this object; it owns every I/O resource and closes them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from . import actions
+from .errors import HostUnreachable
+from .hosts.base import Host
+from .model import Session, parse_ref
+from .poller import HostMonitor, PollOutcome, poll_loop, refresh_all
+from .registry import Registry
+
+
+class App:
+    def __init__(self, *, poll_interval: float, command_timeout: float, clock: Callable[[], float] = time.time):
+        self.poll_interval = poll_interval
+        self.command_timeout = command_timeout
+        self.clock = clock
+        self.registry = Registry()
+        self.filter_mode = "all"
+        self.hosts: dict[str, Host] = {}
+        self.monitors: dict[str, HostMonitor] = {}
+        self.listeners: list[Callable[[str], None]] = []
+        self._loop_task: asyncio.Task[None] | None = None
+        self._git_cache: dict[tuple[str, str], tuple[float, actions.GitInfo | str]] = {}
+
+    # -- hosts -----------------------------------------------------------------------------
+    def add_host(self, host: Host, cache_ttl: float) -> None:
+        self.hosts[host.name] = host
+        self.registry.add_host(host.name, cache_ttl)
+        self.monitors[host.name] = HostMonitor(
+            host, self.registry, timeout=self.command_timeout, on_change=self._changed, clock=self.clock
+        )
+
+    async def remove_host(self, name: str) -> None:
+        host = self.hosts.pop(name, None)
+        monitor = self.monitors.pop(name, None)
+        self.registry.remove_host(name)
+        if monitor:
+            await monitor.close()
+        if host:
+            await host.close()
+        self._changed(name)
+
+    def host(self, name: str) -> Host:
+        self.registry.host(name)  # raises NotFound with the list of hosts
+        return self.hosts[name]
+
+    def set_filter(self, mode: str) -> None:
+        self.filter_mode = mode
+        self._changed("")
+
+    def _changed(self, host: str) -> None:
+        for listener in list(self.listeners):
+            listener(host)
+
+    # -- polling ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background poll loop (the interactive shell does; `-c` does not)."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(
+                poll_loop(lambda: list(self.monitors.values()), lambda: self.poll_interval), name="poll loop"
+            )
+
+    async def refresh(self, names: list[str] | None = None) -> tuple[float, list[PollOutcome]]:
+        return await refresh_all(self._monitors(names))
+
+    async def ensure_fresh(self, names: list[str] | None = None) -> None:
+        """Poll the hosts whose snapshot is older than their TTL, concurrently."""
+        await asyncio.gather(*(m.ensure_fresh() for m in self._monitors(names)))
+
+    def _monitors(self, names: list[str] | None) -> list[HostMonitor]:
+        return [self.monitors[n] for n in (names if names is not None else list(self.monitors)) if n in self.monitors]
+
+    # -- sessions --------------------------------------------------------------------------
+    async def resolve(self, ref: str) -> Session:
+        """The session a user named, from data no older than its host's TTL."""
+        host, _ = parse_ref(ref)
+        await self.ensure_fresh([host] if host else None)
+        return self.registry.resolve(ref)
+
+    def action_host(self, session: Session) -> Host:
+        """The host to act on for a session; fails fast when that host is offline."""
+        status = self.registry.host(session.host)
+        if session.offline or not status.state.reachable:
+            reason = status.error or status.state.value
+            raise HostUnreachable(f"{session.ref} is on an unreachable host: {reason}")
+        return self.hosts[session.host]
+
+    async def git_info(self, session: Session) -> actions.GitInfo | str:
+        """Git info for a session's cwd, cached per host and cwd for the host's TTL."""
+        key = (session.host, session.cwd)
+        cached = self._git_cache.get(key)
+        ttl = self.registry.host(session.host).cache_ttl
+        if cached and self.clock() - cached[0] <= ttl:
+            return cached[1]
+        info = await actions.git_info(self.action_host(session), session.cwd, self.command_timeout)
+        self._git_cache[key] = (self.clock(), info)
+        return info
+
+    def forget_git(self, session: Session) -> None:
+        self._git_cache.pop((session.host, session.cwd), None)
+
+    async def close(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        for name in list(self.hosts):
+            await self.remove_host(name)

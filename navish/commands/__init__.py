@@ -1,0 +1,32 @@
+"""The full command table, and the entry points the shell and `navish -c` use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..argspec import Kind, Pos
+from .base import Command, Context, Result, find_command, help_text
+from .base import dispatch as _dispatch
+from .sessions import SESSION_COMMANDS
+
+
+async def _help(ctx: Context, a: dict[str, Any]) -> Result:
+    return Result(help_text(COMMANDS, a["command"]))
+
+
+async def _exit(ctx: Context, a: dict[str, Any]) -> Result:
+    return Result(exit_shell=True)
+
+
+COMMANDS: tuple[Command, ...] = (
+    *SESSION_COMMANDS,
+    Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True),)),
+    Command("exit", "leave navish (also: quit, Ctrl-D)", _exit, aliases=("quit",)),
+)
+
+
+async def dispatch(ctx: Context, line: str) -> Result:
+    return await _dispatch(COMMANDS, ctx, line)
+
+
+__all__ = ["COMMANDS", "Command", "Context", "Result", "dispatch", "find_command", "help_text"]

@@ -1,0 +1,202 @@
+"""The session commands: ls, filter, preview, git, kill, rename, dismiss, attach, refresh, prune."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import actions
+from ..argspec import Kind, Opt, Pos
+from ..errors import ActionFailed
+from ..model import Session
+from ..output import format_ms, git_json, git_text, paint, session_json, sessions_table, to_json
+from ..app import App
+from ..registry import FILTER_MODES, SORT_KEYS, host_in_mode, match_sessions, next_filter_mode, sort_sessions
+from ..sanitize import one_line, pane_text
+from .base import JSON, SESSION, YES, Command, Context, Result
+
+
+async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
+    app = ctx.app
+    await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, app.filter_mode)])
+    sessions = app.registry.sessions(app.filter_mode, include_untracked=a["all"])
+    statuses = [s.strip() for s in (a["status"] or "").split(",") if s.strip()]
+    sessions = sort_sessions(match_sessions(sessions, a["pattern"], statuses), a["sort"] or "attention")
+    warnings = _host_warnings(app)
+    if a["json"]:
+        return Result(to_json([session_json(s) for s in sessions]), warnings)
+    return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color), warnings)
+
+
+def _host_warnings(app: App) -> list[str]:
+    now = app.clock()
+    warnings = []
+    for status in app.registry.hosts():
+        if not host_in_mode(status.name, app.filter_mode):
+            continue
+        warnings.extend(status.warnings)
+        if status.error and status.polled_at is None:
+            warnings.append(f"{status.name}: {status.state.value}, sessions unknown ({one_line(status.error)})")
+        elif status.error:
+            warnings.append(f"{status.name}: {status.state.value}; its sessions are last known data ({one_line(status.error)})")
+        elif status.is_stale(now) and status.polled_at is not None:
+            warnings.append(f"{status.name}: stale, last polled {int(status.age(now) or 0)}s ago")
+    return warnings
+
+
+async def _filter(ctx: Context, a: dict[str, Any]) -> Result:
+    ctx.app.set_filter(a["mode"] or next_filter_mode(ctx.app.filter_mode))
+    return Result(f"filter: {ctx.app.filter_mode}")
+
+
+async def _preview(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    _require_live(session)
+    host = ctx.app.action_host(session)
+    text = await actions.preview(host, session.name, a["lines"] or 50, ctx.app.command_timeout)
+    header = paint(f"── {one_line(session.ref)} ──", "2", ctx.color)
+    return Result(f"{header}\n{pane_text(text, keep_color=ctx.color)}")
+
+
+async def _git(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    info = await ctx.app.git_info(session)
+    if a["json"]:
+        return Result(to_json(git_json(session, info)))
+    return Result(git_text(session, info, ctx.app.clock()))
+
+
+async def _kill(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    host = ctx.app.action_host(session)
+    what = "its tmux session" if session.live else "nothing in tmux (already gone)"
+    if session.status_file:
+        what += " and its status file"
+    if not await ctx.confirmed("kill", f"Kill {one_line(session.ref)} ({what})?", a["yes"]):
+        return Result("not killed", exit_code=1)
+    await actions.kill(host, session.name, session.status_file, ctx.app.command_timeout)
+    await ctx.app.refresh([session.host])
+    return Result(f"killed {one_line(session.ref)}")
+
+
+async def _rename(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    new = a["new"]
+    host = ctx.app.action_host(session)
+    if any(s.name == new for s in ctx.app.registry.host(session.host).sessions):
+        raise ActionFailed(f"{session.host} already has a session named {one_line(new)!r}")
+    await actions.rename(host, session.name, session.status_file, new, session.live, ctx.app.command_timeout)
+    await ctx.app.refresh([session.host])
+    return Result(f"renamed {one_line(session.ref)} to {one_line(session.host)}:{one_line(new)}")
+
+
+async def _dismiss(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    if session.status_file is None:
+        raise ActionFailed(f"{one_line(session.ref)} has no status file to dismiss")
+    host = ctx.app.action_host(session)
+    await actions.dismiss(host, session.status_file, ctx.app.clock(), ctx.app.command_timeout)
+    await ctx.app.refresh([session.host])
+    return Result(f"dismissed {one_line(session.ref)}")
+
+
+async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
+    session = await ctx.app.resolve(a["session"])
+    _require_live(session)
+    host = ctx.app.action_host(session)
+    code = await ctx.run_attached(host.attach_command(session.name))
+    if code != 0:
+        raise ActionFailed(f"attach to {one_line(session.ref)} ended with exit status {code}")
+    return Result()
+
+
+def _require_live(session: Session) -> None:
+    if not session.live:
+        raise ActionFailed(f"{one_line(session.ref)} has no tmux session any more (status file left behind; see prune)")
+
+
+async def _refresh(ctx: Context, a: dict[str, Any]) -> Result:
+    cycles = []
+    for _ in range(a["count"] or 1):
+        elapsed, outcomes = await ctx.app.refresh()
+        cycles.append((elapsed, outcomes))
+    if a["json"]:
+        return Result(
+            to_json(
+                {
+                    "cycles": [
+                        {
+                            "ms": round(elapsed * 1000, 3),
+                            "sessions": sum(o.sessions for o in outcomes),
+                            "hosts": {o.host: {"ms": round(o.duration * 1000, 3), "ok": o.ok, "error": o.error} for o in outcomes},
+                        }
+                        for elapsed, outcomes in cycles
+                    ]
+                }
+            )
+        )
+    elapsed, outcomes = cycles[-1]
+    lines = [
+        f"polled {len(outcomes)} host{'s' * (len(outcomes) != 1)} in {format_ms(elapsed)}: "
+        f"{sum(o.sessions for o in outcomes)} sessions"
+    ]
+    for o in outcomes:
+        state = f"{o.sessions} sessions" if o.ok else f"failed: {one_line(o.error or '')}"
+        lines.append(f"  {one_line(o.host)}: {format_ms(o.duration)}, {state}")
+    failed = [o for o in outcomes if not o.ok]
+    return Result("\n".join(lines), exit_code=1 if failed and len(failed) == len(outcomes) else 0)
+
+
+async def _prune(ctx: Context, a: dict[str, Any]) -> Result:
+    app = ctx.app
+    await app.ensure_fresh()
+    gone = [s for s in app.registry.sessions() if not s.live and not s.offline and s.status_file]
+    if not gone:
+        return Result("nothing to prune: every status file has a live tmux session")
+    names = ", ".join(one_line(s.ref) for s in gone)
+    if not await ctx.confirmed("prune", f"Remove the status files of {len(gone)} gone sessions ({names})?", a["yes"]):
+        return Result("nothing pruned", exit_code=1)
+    pruned: list[str] = []
+    for host_name in sorted({s.host for s in gone}):
+        batch = [(s.name, s.status_file) for s in gone if s.host == host_name and s.status_file]
+        done = await actions.prune(app.host(host_name), batch, app.command_timeout)
+        pruned.extend(f"{host_name}:{name}" for name in done)
+    await app.refresh(sorted({s.host for s in gone}))
+    return Result(f"pruned {len(pruned)}: {', '.join(one_line(p) for p in pruned)}" if pruned else "nothing pruned")
+
+
+SESSION_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "ls",
+        "list sessions, most urgent first",
+        _ls,
+        (Pos("PATTERN", optional=True),),
+        (
+            Opt(("--status",), "S", Kind.STATUS, help="only sessions in status S (a comma-separated list)"),
+            Opt(("--sort",), "KEY", Kind.CHOICE, SORT_KEYS, "attention (default), name, age, status or dir"),
+            JSON,
+            Opt(("--all", "-a"), help="also list tmux sessions without a status file"),
+        ),
+        details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs).",
+    ),
+    Command("filter", "show all, local or remote hosts (no argument: cycle)", _filter, (Pos("MODE", Kind.CHOICE, True, FILTER_MODES),)),
+    Command(
+        "preview",
+        "show the last lines of a session's pane",
+        _preview,
+        (SESSION,),
+        (Opt(("-n", "--lines"), "LINES", Kind.INT, help="how many lines (default 50)"),),
+    ),
+    Command("git", "branch, changes, ahead/behind and last commit of a session's cwd", _git, (SESSION,), (JSON,)),
+    Command("kill", "kill a session's tmux session and remove its status file", _kill, (SESSION,), (YES,)),
+    Command("rename", "rename a session (tmux session and status file)", _rename, (SESSION, Pos("NEW"))),
+    Command("dismiss", "acknowledge a notification (status back to working)", _dismiss, (SESSION,)),
+    Command("attach", "attach this terminal to a session; detach to come back", _attach, (SESSION,)),
+    Command(
+        "refresh",
+        "poll every host now and report timings",
+        _refresh,
+        (),
+        (Opt(("--count",), "N", Kind.INT, help="run N cycles back to back"), JSON),
+    ),
+    Command("prune", "remove status files whose tmux session is gone", _prune, (), (YES,)),
+)

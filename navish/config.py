@@ -1,0 +1,414 @@
+"""The user's config file: where it lives, first-run creation, validation, and in-place edits.
+
+The file is TOML read and written with tomlkit, so the comments and layout the user wrote survive
+every edit. Defaults live in `_SETTINGS` and `_REMOTE` and are merged under the file, so a key
+the file leaves out (or a key added by a later version) still has a value. The shipped
+`config/default.toml` documents them in its comments.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import InlineTable
+from tomlkit.toml_document import TOMLDocument
+
+from navish.errors import ConfigError, NotFound
+from navish.model import LOCAL
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """`[settings]` with defaults filled in; history_file is resolved to a full path."""
+
+    poll_interval: float
+    session_dir: str
+    history_file: Path
+    connect_timeout: float
+    command_timeout: float
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """One `[remotes.NAME]` table; None means "not set" (asyncssh then uses ~/.ssh/config)."""
+
+    name: str
+    host: str
+    port: int | None = None
+    user: str | None = None
+    key: str | None = None
+    known_hosts: str | None = None
+    session_dir: str = "~/.claude-sessions"
+    cache_ttl: float = 10.0
+    jump_host: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config file; `path` is where it was read from (or would have been)."""
+
+    settings: Settings
+    remotes: dict[str, RemoteConfig]
+    path: Path
+
+
+# ---- paths
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+
+
+def _xdg_dir(environ: Mapping[str, str], var: str, fallback: str) -> Path:
+    value = environ.get(var, "")
+    return Path(value) if os.path.isabs(value) else _home(environ) / fallback
+
+
+def _local_path(value: str, base: Path, environ: Mapping[str, str]) -> Path:
+    """`value` with ~ expanded (from environ's HOME) and, if relative, taken relative to `base`."""
+    if value == "~" or value.startswith("~/"):
+        value = str(_home(environ)) + value[1:]
+    return base / os.path.expanduser(value)
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
+    """--config PATH, else $NAVISH_CONFIG, else $XDG_CONFIG_HOME/navish/config.toml, else ~/.config/navish/config.toml."""
+    chosen = explicit or environ.get("NAVISH_CONFIG")
+    if chosen:
+        return _local_path(chosen, Path(), environ)
+    return _xdg_dir(environ, "XDG_CONFIG_HOME", ".config") / "navish" / "config.toml"
+
+
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """$XDG_STATE_HOME/navish, else ~/.local/state/navish: the default home of the history and log files."""
+    return _xdg_dir(environ, "XDG_STATE_HOME", ".local/state") / "navish"
+
+
+def _shown(path: Path) -> str:
+    """`path` as error messages show it, with the home directory as ~."""
+    home = Path(os.path.expanduser("~"))
+    return f"~/{path.relative_to(home)}" if path.is_relative_to(home) and path != home else str(path)
+
+
+# ---- schema and validation
+
+
+class _Expected(ValueError):
+    """A value does not fit its key; the message says what the key expects."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive_seconds(value: Any) -> float:
+    if _is_number(value) and value > 0:
+        return float(value)
+    raise _Expected("a number of seconds greater than 0")
+
+
+def _seconds(value: Any) -> float:
+    if _is_number(value) and value >= 0:
+        return float(value)
+    raise _Expected("a number of seconds, 0 or more")
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _Expected("a string")
+
+
+def _nonempty(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _Expected("a non-empty string")
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    raise _Expected("an integer from 1 to 65535")
+
+
+_JUMP_HOST = re.compile(r"(?:[^@\s,]+@)?[^@\s,:]+(?::(\d{1,5}))?")
+
+
+def _jump_host(value: Any) -> str:
+    match = _JUMP_HOST.fullmatch(value) if isinstance(value, str) else None
+    if match and (match[1] is None or 1 <= int(match[1]) <= 65535):
+        return value
+    raise _Expected("[USER@]HOST[:PORT]")
+
+
+_Schema = dict[str, tuple[Any, Callable[[Any], Any]]]
+"""key -> (default, check); check returns the value as the dataclass holds it or raises _Expected."""
+
+_SETTINGS: _Schema = {
+    "poll_interval": (2.0, _positive_seconds),
+    "session_dir": ("~/.claude-sessions", _nonempty),
+    "history_file": ("", _string),
+    "connect_timeout": (5.0, _positive_seconds),
+    "command_timeout": (10.0, _positive_seconds),
+}
+
+_REMOTE: _Schema = {
+    "host": (None, _nonempty),
+    "port": (None, _port),
+    "user": (None, _nonempty),
+    "key": (None, _nonempty),
+    "known_hosts": (None, _nonempty),
+    "session_dir": ("~/.claude-sessions", _nonempty),
+    "cache_ttl": (10.0, _seconds),
+    "jump_host": (None, _jump_host),
+}
+
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _got(value: Any) -> str:
+    """`value` as the user wrote it in TOML, for "got ..." in messages."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _table(data: Any, schema: _Schema, where: str, shown: str) -> dict[str, Any]:
+    """The values of table `data` (at dotted key `where`) checked against `schema`, defaults filled in."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}: {where}: expected a table, got {_got(data)}")
+    for key in data:
+        if key not in schema:
+            raise ConfigError(f"{shown}: {where}.{key}: unknown key; expected one of {', '.join(schema)}")
+    values = {}
+    for key, (default, check) in schema.items():
+        try:
+            values[key] = check(data[key]) if key in data else default
+        except _Expected as exc:
+            raise ConfigError(f"{shown}: {where}.{key}: expected {exc}, got {_got(data[key])}") from None
+    return values
+
+
+def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Config:
+    """Validate the unwrapped TOML `data` of `path` and turn it into a Config."""
+    shown = _shown(path)
+    for key in data:
+        if key not in ("settings", "remotes"):
+            raise ConfigError(f"{shown}: {key}: unknown section; expected only [settings] and [remotes.NAME] tables")
+    values = _table(data.get("settings", {}), _SETTINGS, "settings", shown)
+    history = values["history_file"]
+    values["history_file"] = (
+        _local_path(history, path.parent, environ) if history else state_dir(environ) / "history"
+    )
+    remotes_data = data.get("remotes", {})
+    if not isinstance(remotes_data, dict):
+        raise ConfigError(f"{shown}: remotes: expected [remotes.NAME] tables, got {_got(remotes_data)}")
+    remotes = {}
+    for name, table in remotes_data.items():
+        if not _REMOTE_NAME.fullmatch(name):
+            raise ConfigError(f'{shown}: remotes: expected names of letters, digits, "_" and "-", got {_got(name)}')
+        if name == LOCAL:
+            raise ConfigError(f'{shown}: remotes.{LOCAL}: "{LOCAL}" is this machine; expected another name')
+        remote = _table(table, _REMOTE, f"remotes.{name}", shown)
+        if remote["host"] is None:
+            raise ConfigError(f"{shown}: remotes.{name}.host: missing; expected the SSH host name or alias")
+        for key in ("key", "known_hosts"):
+            if remote[key] is not None:
+                remote[key] = str(_local_path(remote[key], path.parent, environ))
+        remotes[name] = RemoteConfig(name=name, **remote)
+    return Config(Settings(**values), remotes, path)
+
+
+def _parse(text: str, path: Path) -> TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except TOMLKitError as exc:
+        line = getattr(exc, "line", None)
+        message = str(exc).rsplit(" at line ", 1)[0]
+        where = f"line {line}: " if line else ""
+        raise ConfigError(f"{_shown(path)}: {where}invalid TOML: {message}") from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")  # bytes keep \r\n as written
+    except UnicodeDecodeError:
+        raise ConfigError(f"{_shown(path)}: expected UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{_shown(path)}: cannot read: {exc.strerror or exc}") from None
+
+
+# ---- loading
+
+
+def default_text() -> str:
+    """The shipped commented default config (in the wheel, else in the source checkout)."""
+    try:
+        return (resources.files("navish") / "default_config.toml").read_text(encoding="utf-8")
+    except FileNotFoundError:  # editable install: the file is only force-included in the wheel
+        return (Path(__file__).resolve().parent.parent / "config" / "default.toml").read_text(encoding="utf-8")
+
+
+def ensure_user_config(path: Path) -> bool:
+    """Create `path` (and its directory) from the commented default if it is missing; True if created."""
+    if path.exists():
+        return False
+    _write_atomic(path, default_text())
+    return True
+
+
+def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
+    """The config in `path`, created on first run; if it cannot be created, the defaults (logged)."""
+    try:
+        ensure_user_config(path)
+    except ConfigError as exc:
+        _log.warning("%s; using the default settings", exc)
+        return _build({}, path, environ)
+    return _build(_parse(_read(path), path).unwrap(), path, environ)
+
+
+# ---- writing
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace `path` by `text` in one step, keeping its mode (0600 if new); through a symlink, not over it."""
+    target = path.resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(text.encode("utf-8"))
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"{_shown(path)}: cannot write: {exc.strerror or exc}") from None
+
+
+def save_document(path: Path, doc: TOMLDocument) -> None:
+    """Write a tomlkit document to `path` atomically, keeping the file's mode."""
+    _write_atomic(path, tomlkit.dumps(doc))
+
+
+def _edit(path: Path, change: Callable[[TOMLDocument, str], str]) -> None:
+    """Write `change(doc, text)` of the user's file, after checking both the old and new config are valid."""
+    ensure_user_config(path)
+    text = _read(path)
+    doc = _parse(text, path)
+    _build(doc.unwrap(), path, os.environ)  # an invalid file is never touched
+    new_text = change(doc, text)
+    _build(_parse(new_text, path).unwrap(), path, os.environ)
+    _write_atomic(path, new_text)
+
+
+def _toml_value(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def add_remote(path: Path, remote: RemoteConfig, *, replace: bool = False) -> None:
+    """Add `[remotes.NAME]` to the config file, or update it in place if `replace`.
+
+    Keys set to None are left out, and so are defaults the table does not already spell out.
+    """
+
+    def change(doc: TOMLDocument, text: str) -> str:
+        remotes = doc.get("remotes")
+        if remotes is None:
+            remotes = doc["remotes"] = tomlkit.table(is_super_table=True)
+        if isinstance(remotes, InlineTable):
+            raise ConfigError(f"{_shown(path)}: remotes: navish can only add to [remotes.NAME] tables")
+        if remote.name in remotes and not replace:
+            raise ConfigError(f"{_shown(path)}: remotes.{remote.name}: already exists; remove it first")
+        new = remote.name not in remotes
+        table = tomlkit.table() if new else remotes[remote.name]
+        for key, (default, _) in _REMOTE.items():
+            value = getattr(remote, key)
+            if value is None:
+                table.pop(key, None)
+            elif value != default or key in table:
+                table[key] = _toml_value(value)
+        if new:
+            remotes[remote.name] = table
+            table = remotes[remote.name]
+            if not tomlkit.dumps(doc).endswith(table.as_string()):
+                table.add(tomlkit.nl())  # a blank line before the table that follows
+        return tomlkit.dumps(doc)
+
+    _edit(path, change)
+
+
+def remove_remote(path: Path, name: str) -> None:
+    """Delete `[remotes.NAME]` from the config file; NotFound if there is none."""
+
+    def change(doc: TOMLDocument, text: str) -> str:
+        remotes = doc.get("remotes", {})
+        if name not in remotes:
+            known = ", ".join(remotes) or "none"
+            raise NotFound(f"no remote named {name!r} in {_shown(path)} (remotes: {known})")
+        del remotes[name]
+        return _restore_detached_comments(text, tomlkit.dumps(doc))
+
+    _edit(path, change)
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _detached_comments(block: list[str]) -> list[str]:
+    """The comment lines ending `block` that a blank line separates from its last key."""
+    trivia: list[str] = []
+    for line in reversed(block):
+        if not (_is_blank(line) or line.lstrip().startswith("#")):
+            break
+        trivia.insert(0, line)
+    detached = itertools.dropwhile(lambda line: not _is_blank(line), trivia)
+    return list(itertools.dropwhile(_is_blank, detached))
+
+
+def _restore_detached_comments(before: str, after: str) -> str:
+    """`after` (tomlkit's text with a table deleted) with the comments that only sat below that table put back.
+
+    tomlkit deletes a table with every comment up to the next header. Those that a blank line
+    separates from the table's last key describe what follows, so they stay. When the table was
+    last in the file, the blank lines it leaves at the end go too.
+    """
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    out: list[str] = []
+    at_end = False
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        out += new[j1:j2]
+        if tag == "delete":
+            out += _detached_comments(old[i1:i2])
+        at_end = tag == "delete" and i2 == len(old)
+    while at_end and out and _is_blank(out[-1]):
+        out.pop()
+    return "".join(out)

@@ -1,0 +1,242 @@
+"""Add navish's hook to a Claude Code settings.json, and take it out again.
+
+The core is text in, text out (`plan_install`, `plan_uninstall`), so the same code serves the local
+file (`install_local`, `uninstall_local`) and a remote host's file read and written over SSH.
+navish's entries are recognised by `MARKER`, a shell comment ending their command: uninstall removes
+exactly them, and every other setting and hook is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import NavishError
+
+HOOK_SOURCE = Path(__file__).with_name("hook.py")
+"""The self-contained hook script, to run in place or copy to a host."""
+
+MARKER = "# navish-hook"
+
+HOOK_EVENTS: tuple[tuple[str, str], ...] = (
+    ("UserPromptSubmit", "working"),
+    ("PermissionRequest", "permission"),
+    ("Notification", "waiting"),
+    ("Stop", "done"),
+    ("SessionEnd", "offline"),
+    ("PostToolUse", "working"),  # the hook also counts the tool
+    ("SubagentStart", "working"),
+    ("SubagentStop", "stopped"),
+    ("TeammateIdle", "idle"),
+    ("TaskCompleted", "done"),
+)
+"""Claude Code hook event → the STATUS argument given to the hook, as navi maps them."""
+
+HOOK_TIMEOUT = 10
+"""Seconds Claude Code waits for one hook call (its default is 60)."""
+
+
+class SettingsError(NavishError, ValueError):
+    """The settings file cannot be changed safely (invalid JSON, unexpected shape); it is left untouched."""
+
+
+def hook_command(hook_path: str, status: str, *, python: str = "python3", session_dir: str | None = None) -> str:
+    """The shell command Claude Code runs for `status`; a leading `~/` in paths is left to the shell.
+
+    `-I -S` keeps the interpreter from reading site-packages or PYTHON* variables: faster, and
+    immune to the user's Python environment (the hook needs only the standard library).
+    """
+    words = [_shell_path(python), "-I", "-S", _shell_path(hook_path), shlex.quote(status)]
+    if session_dir:
+        words += ["--session-dir", _shell_path(session_dir)]
+    return " ".join(words) + "  " + MARKER
+
+
+def is_navish_hook(hook: Any) -> bool:
+    """Whether one `{"type": "command", "command": ...}` entry is navish's."""
+    return isinstance(hook, dict) and isinstance(hook.get("command"), str) and MARKER in hook["command"]
+
+
+def merge_hooks(settings: dict, command_for: Callable[[str], str]) -> dict:
+    """Return `settings` with navish's hook on every event of HOOK_EVENTS (a copy; idempotent).
+
+    An event whose navish entry is already the wanted one is left alone; otherwise its navish
+    entries are replaced by one new group appended after the user's own.
+    """
+    wanted = {
+        event: {"type": "command", "command": command_for(status), "timeout": HOOK_TIMEOUT}
+        for event, status in HOOK_EVENTS
+    }
+    return _set_navish_hooks(settings, wanted)
+
+
+def remove_hooks(settings: dict) -> dict:
+    """Return `settings` without any navish entry (a copy); emptied groups, events and `hooks` go too."""
+    return _set_navish_hooks(settings, {})
+
+
+def _set_navish_hooks(settings: dict, wanted: dict[str, dict]) -> dict:
+    new = copy.deepcopy(settings)
+    hooks = new.get("hooks")
+    if hooks is None:
+        if not wanted:
+            return new
+        hooks = new["hooks"] = {}
+    if not isinstance(hooks, dict):
+        raise SettingsError('"hooks" is not an object')
+    changed = False
+    for event in [*hooks, *(e for e in wanted if e not in hooks)]:
+        groups = hooks.get(event, [])
+        if not isinstance(groups, list):
+            raise SettingsError(f'"hooks.{event}" is not a list')
+        want = [wanted[event]] if event in wanted else []
+        if _navish_entries(groups) == want:
+            continue
+        changed = True
+        groups = _without_navish(groups)
+        if want:
+            groups.append({"hooks": want})
+        if groups:
+            hooks[event] = groups
+        else:
+            del hooks[event]
+    if changed and not hooks:
+        del new["hooks"]
+    return new
+
+
+def _navish_entries(groups: list) -> list:
+    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list) for h in g["hooks"] if is_navish_hook(h)]
+
+
+def _without_navish(groups: list) -> list:
+    """`groups` minus navish's entries; a group left with no entry is dropped."""
+    kept = []
+    for group in groups:
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+            entries = [h for h in group["hooks"] if not is_navish_hook(h)]
+            if not entries and group["hooks"]:
+                continue
+            group = {**group, "hooks": entries}
+        kept.append(group)
+    return kept
+
+
+# -- text in, text out ---------------------------------------------------------------------
+
+
+def parse_settings(text: str, label: str = "settings.json") -> dict:
+    """Decode a settings file; empty text is `{}`. Raises SettingsError naming `label`."""
+    if not text.strip():
+        return {}
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{label}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); left unchanged"
+        ) from None
+    if not isinstance(settings, dict):
+        raise SettingsError(f"{label}: expected a JSON object, got {type(settings).__name__}; left unchanged")
+    return settings
+
+
+def plan_install(old_text: str, command_for: Callable[[str], str], *, label: str = "settings.json") -> tuple[str, str]:
+    """Return `(new_text, diff)` adding navish's hooks; `diff` is "" (and the text unchanged) if already there."""
+    return _plan(old_text, lambda settings: merge_hooks(settings, command_for), label)
+
+
+def plan_uninstall(old_text: str, *, label: str = "settings.json") -> tuple[str, str]:
+    """Return `(new_text, diff)` removing navish's hooks; `diff` is "" if there were none."""
+    return _plan(old_text, remove_hooks, label)
+
+
+def _plan(old_text: str, transform: Callable[[dict], dict], label: str) -> tuple[str, str]:
+    settings = parse_settings(old_text, label)
+    try:
+        new = transform(settings)
+    except SettingsError as exc:
+        raise SettingsError(f"{label}: {exc}; left unchanged") from None
+    if new == settings:
+        return old_text, ""
+    new_text = json.dumps(new, indent=2, ensure_ascii=False) + "\n"
+    diff = difflib.unified_diff(
+        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), label, label
+    )
+    return new_text, "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+
+
+# -- the local file ------------------------------------------------------------------------
+
+
+def install_local(
+    settings_path: str | os.PathLike,
+    hook_path: str | os.PathLike,
+    dry_run: bool = False,
+    *,
+    python: str = "python3",
+    session_dir: str | None = None,
+) -> str:
+    """Merge navish's hooks into a local settings file; return the diff (dry run) or a summary + diff."""
+
+    def command_for(status: str) -> str:
+        return hook_command(os.fspath(hook_path), status, python=python, session_dir=session_dir)
+
+    return _update_local(settings_path, lambda text, label: plan_install(text, command_for, label=label), dry_run)
+
+
+def uninstall_local(settings_path: str | os.PathLike, dry_run: bool = False) -> str:
+    """Remove navish's hooks from a local settings file; return the diff (dry run) or a summary + diff."""
+    return _update_local(settings_path, lambda text, label: plan_uninstall(text, label=label), dry_run)
+
+
+def _update_local(settings_path, plan: Callable[[str, str], tuple[str, str]], dry_run: bool) -> str:
+    label = os.fspath(settings_path)
+    path = os.path.realpath(os.path.expanduser(label))  # write through a symlinked settings.json
+    try:
+        old_text: str | None = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old_text = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{label}: cannot read: {exc}") from None
+    new_text, diff = plan(old_text or "", label)
+    if not diff:
+        return f"{label}: no change"
+    if dry_run:
+        return diff
+    summary = f"{label}: updated"
+    if old_text is None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        mode = 0o644
+    else:
+        mode = os.stat(path).st_mode & 0o777  # the backup may hold secrets too (`env`)
+        _write_atomic(path + ".bak", old_text, mode)
+        summary += f" (previous version in {label}.bak)"
+    _write_atomic(path, new_text, mode)
+    return f"{summary}\n{diff}"
+
+
+def _write_atomic(path: str, text: str, mode: int) -> None:
+    """Replace `path` by `text` with `mode`: temp file in the same dir, fsync, rename."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _shell_path(path: str) -> str:
+    if path.startswith("~/"):
+        return "~/" + shlex.quote(path[2:])
+    return shlex.quote(path)

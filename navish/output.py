@@ -1,0 +1,174 @@
+"""Pure renderers: sessions, hosts and git info as text or JSON. Every untrusted string passes
+through `sanitize` before it reaches the result."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterable
+
+from tabulate import tabulate
+
+from .actions import GitInfo
+from .model import Session
+from .registry import HostStatus
+from .sanitize import one_line
+
+_STATUS_COLOURS = {
+    "permission": "1;31",
+    "error": "31",
+    "waiting": "33",
+    "working": "32",
+    "idle": "36",
+    "done": "34",
+    "gone": "2",
+    "offline": "2",
+    "untracked": "2",
+}
+DIM = "2"
+
+
+def paint(text: str, sgr: str | None, color: bool) -> str:
+    return f"\x1b[{sgr}m{text}\x1b[0m" if color and sgr else text
+
+
+def format_age(seconds: float | None) -> str:
+    """A short human age: 42s, 5m, 3h, 2d."""
+    if seconds is None:
+        return "-"
+    seconds = max(int(seconds), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def format_ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def short_path(path: str, home: str | None, limit: int) -> str:
+    if home and (path == home or path.startswith(home.rstrip("/") + "/")):
+        path = "~" + path[len(home.rstrip("/")) :]
+    path = one_line(path)
+    return path if len(path) <= limit else "…" + path[-(limit - 1) :]
+
+
+def sessions_table(sessions: list[Session], now: float, *, width: int = 100, color: bool = False) -> str:
+    """The `ls` table: host, session, status, age, cwd, message; offline rows greyed."""
+    if not sessions:
+        return "no sessions"
+    home = os.path.expanduser("~")
+    rows = []
+    for s in sessions:
+        age = format_age(now - s.recency()) if s.recency() else "-"
+        status = s.display_status + ("*" if s.rank < s.own_rank else "")
+        cells = [
+            one_line(s.host, 16),
+            one_line(s.name, 32),
+            status,
+            age,
+            short_path(s.cwd, home if s.host == "local" else None, 30),
+        ]
+        row_sgr = DIM if s.offline else None
+        if s.offline:
+            cells[2] += " (offline)"
+        else:
+            cells[2] = paint(cells[2], _STATUS_COLOURS.get(s.display_status), color)
+        message_room = max(width - sum(len(c) for c in cells[:2] + cells[3:]) - len(s.display_status) - 20, 20)
+        cells.append(one_line(s.message, message_room))
+        rows.append([paint(c, row_sgr, color) for c in cells])
+    table = tabulate(rows, headers=["HOST", "SESSION", "STATUS", "AGE", "CWD", "MESSAGE"], tablefmt="simple", disable_numparse=True)
+    if any(s.rank < s.own_rank for s in sessions):
+        table += "\n* a team agent is waiting for you"
+    return table
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """A session for `ls --json`: the fixed keys first, then every other status-file field."""
+    fixed = {
+        "host": session.host,
+        "name": session.name,
+        "status": session.display_status,
+        "message": session.message,
+        "cwd": session.cwd,
+        "timestamp": session.timestamp,
+        "offline": session.offline,
+        "live": session.live,
+        "needs_attention": session.needs_attention,
+        "status_file": session.status_file,
+    }
+    return {**fixed, **{k: v for k, v in session.fields.items() if k not in fixed}}
+
+
+def to_json(value: Any) -> str:
+    """JSON with every non-ASCII and control character escaped, so it is terminal-safe too."""
+    return json.dumps(value, indent=2, ensure_ascii=True)
+
+
+def git_json(session: Session, info: GitInfo | str) -> dict[str, Any]:
+    base: dict[str, Any] = {"host": session.host, "session": session.name, "cwd": session.cwd}
+    if isinstance(info, str):
+        keys = ("branch", "dirty", "ahead", "behind", "last_commit", "remote")
+        return {**base, "repo": False, "reason": info, **dict.fromkeys(keys)}
+    return {
+        **base,
+        "repo": True,
+        "branch": info.branch,
+        "dirty": info.dirty,
+        "changes": info.changes,
+        "ahead": info.ahead,
+        "behind": info.behind,
+        "upstream": info.upstream,
+        "last_commit": info.last_commit,
+        "remote": info.remote,
+    }
+
+
+def git_text(session: Session, info: GitInfo | str, now: float) -> str:
+    head = f"{one_line(session.ref)}  {one_line(session.cwd)}"
+    if isinstance(info, str):
+        return f"{head}\n{info}"
+    branch = one_line(info.branch or "?")
+    if info.upstream:
+        branch += f" → {one_line(info.upstream)} (ahead {info.ahead}, behind {info.behind})"
+    else:
+        branch += " (no upstream)"
+    rows = [
+        ("branch", branch),
+        ("state", f"dirty ({info.changes} changed files)" if info.dirty else "clean"),
+    ]
+    if info.last_commit:
+        c = info.last_commit
+        when = format_age(now - c["time"])
+        rows.append(("last", f"{one_line(c['hash'])} {when} ago  {one_line(c['author'])}: {one_line(c['subject'], 80)}"))
+    else:
+        rows.append(("last", "no commits yet"))
+    rows.append(("origin", one_line(info.remote) if info.remote else "none"))
+    return head + "\n" + tabulate(rows, tablefmt="plain", disable_numparse=True)
+
+
+def hosts_table(hosts: Iterable[tuple[HostStatus, str, str]], now: float) -> str:
+    """`remote list`: each host with its address (`user@host:port`) and jump host."""
+    rows = []
+    for status, address, jump in hosts:
+        rows.append(
+            [
+                status.name,
+                one_line(address),
+                one_line(jump) or "-",
+                status.state.value + (" (stale)" if status.polled_at and status.is_stale(now) else ""),
+                str(len([s for s in status.sessions if s.status_file])) if status.polled_at else "unknown",
+                format_age(status.age(now)),
+                format_ms(status.poll_duration),
+                one_line(status.error or "", 60),
+            ]
+        )
+    if not rows:
+        return "no remotes configured (add one with: remote add NAME --host HOST)"
+    return tabulate(
+        rows,
+        headers=["NAME", "ADDRESS", "JUMP", "STATE", "SESSIONS", "POLLED", "TOOK", "LAST ERROR"],
+        tablefmt="simple",
+        disable_numparse=True,
+    )

@@ -1,0 +1,128 @@
+"""Background polling: one monitor per host, and the loop that drives them.
+
+A monitor never has two polls in flight; a caller that wants fresh data joins the poll already
+running. Each result is delivered to the registry the moment it lands, so one slow host never
+delays another. Delivery (`deliver`) is separate from asking (`poll`), so a host that pushes
+snapshots by itself can use the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from . import actions
+from .errors import NavishError
+from .hosts.base import Host
+from .model import HostState
+from .parsing import PollData, host_sessions
+from .registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    host: str
+    ok: bool
+    duration: float
+    sessions: int
+    error: str | None = None
+
+
+class HostMonitor:
+    """Polls one host and delivers each snapshot into the registry."""
+
+    def __init__(
+        self,
+        host: Host,
+        registry: Registry,
+        *,
+        timeout: float,
+        on_change: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ):
+        self.host = host
+        self.registry = registry
+        self.timeout = timeout
+        self.on_change = on_change
+        self.clock = clock
+        self._inflight: asyncio.Task[PollOutcome] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._inflight is not None and not self._inflight.done()
+
+    def start_poll(self) -> asyncio.Task[PollOutcome]:
+        """The poll in flight, or a new one."""
+        if not self.busy:
+            self._inflight = asyncio.create_task(self._poll(), name=f"poll {self.host.name}")
+        assert self._inflight is not None
+        return self._inflight
+
+    async def poll(self) -> PollOutcome:
+        """Poll now (or join the poll in flight); a cancelled caller does not cancel the poll."""
+        return await asyncio.shield(self.start_poll())
+
+    async def ensure_fresh(self) -> None:
+        """Poll first when the host's snapshot is older than its TTL (bounded by the timeout)."""
+        if self.registry.host(self.host.name).is_stale(self.clock()):
+            await self.poll()
+
+    async def _poll(self) -> PollOutcome:
+        started = time.monotonic()
+        if self.registry.host(self.host.name).state is HostState.UNKNOWN:
+            self.registry.set_state(self.host.name, HostState.CONNECTING)
+            self.on_change(self.host.name)
+        try:
+            data = await actions.poll(self.host, self.timeout)
+        except NavishError as exc:
+            self.registry.mark_failed(self.host.name, _failure_state(self.host), str(exc))
+            self.on_change(self.host.name)
+            return PollOutcome(self.host.name, False, time.monotonic() - started, 0, str(exc))
+        except Exception as exc:  # a bug must not kill the poll loop; it is logged and shown
+            log.exception("poll of %s failed", self.host.name)
+            self.registry.mark_failed(self.host.name, HostState.OFFLINE, f"{self.host.name}: internal error: {exc}")
+            self.on_change(self.host.name)
+            return PollOutcome(self.host.name, False, time.monotonic() - started, 0, str(exc))
+        duration = time.monotonic() - started
+        return self.deliver(data, duration)
+
+    def deliver(self, data: PollData, duration: float) -> PollOutcome:
+        """Merge one snapshot of the host into the registry and tell the UI."""
+        found = host_sessions(self.host.name, data)
+        self.registry.apply_poll(self.host.name, found, polled_at=self.clock(), duration=duration)
+        self.on_change(self.host.name)
+        tracked = sum(1 for s in found.sessions if s.status_file is not None)
+        return PollOutcome(self.host.name, True, duration, tracked)
+
+    async def close(self) -> None:
+        if self.busy:
+            assert self._inflight is not None
+            self._inflight.cancel()
+            await asyncio.gather(self._inflight, return_exceptions=True)
+
+
+def _failure_state(host: Host) -> HostState:
+    """The state a host reports about itself (SSH hosts know about keys and auth), else offline."""
+    state = getattr(host, "state", None)
+    return state if isinstance(state, HostState) and state is not HostState.CONNECTED else HostState.OFFLINE
+
+
+async def poll_loop(monitors: Callable[[], Iterable[HostMonitor]], interval: Callable[[], float]) -> None:
+    """Start a poll of every idle host each `interval`; results land on their own."""
+    while True:
+        for monitor in monitors():
+            if not monitor.busy:
+                monitor.start_poll()
+        await asyncio.sleep(interval())
+
+
+async def refresh_all(monitors: Iterable[HostMonitor]) -> tuple[float, list[PollOutcome]]:
+    """Poll every host now (joining polls in flight); returns the cycle time and each outcome."""
+    started = time.monotonic()
+    outcomes = await asyncio.gather(*(m.poll() for m in monitors))
+    return time.monotonic() - started, list(outcomes)
