@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -242,13 +243,16 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
 
 
 def _parse(text: str, path: Path) -> TOMLDocument:
+    """The tomlkit document of `text`; tomllib checks it first, as its errors name the line."""
     try:
+        tomllib.loads(text)
         return tomlkit.parse(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.fullmatch(r"(.*) \(at line (\d+), column \d+\)", str(exc))
+        where, message = (f"line {match[2]}: ", match[1]) if match else ("", str(exc))
     except TOMLKitError as exc:
-        line = getattr(exc, "line", None)
-        message = str(exc).rsplit(" at line ", 1)[0]
-        where = f"line {line}: " if line else ""
-        raise ConfigError(f"{_shown(path)}: {where}invalid TOML: {message}") from None
+        where, message = "", str(exc)
+    raise ConfigError(f"{_shown(path)}: {where}invalid TOML: {message}")
 
 
 def _read(path: Path) -> str:
@@ -294,7 +298,7 @@ def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Replace `path` by `text` in one step, keeping its mode (0600 if new); through a symlink, not over it."""
-    target = path.resolve()
+    target = path.resolve() if path.is_symlink() else path
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600
@@ -318,19 +322,32 @@ def save_document(path: Path, doc: TOMLDocument) -> None:
     _write_atomic(path, tomlkit.dumps(doc))
 
 
-def _edit(path: Path, change: Callable[[TOMLDocument, str], str]) -> None:
-    """Write `change(doc, text)` of the user's file, after checking both the old and new config are valid."""
+def _edit(path: Path, change: Callable[[TOMLDocument], str]) -> None:
+    """Write the text `change` makes of the user's document, if both the old and new config are valid."""
     ensure_user_config(path)
-    text = _read(path)
-    doc = _parse(text, path)
+    doc = _parse(_read(path), path)
     _build(doc.unwrap(), path, os.environ)  # an invalid file is never touched
-    new_text = change(doc, text)
+    new_text = change(doc)
     _build(_parse(new_text, path).unwrap(), path, os.environ)
     _write_atomic(path, new_text)
 
 
-def _toml_value(value: Any) -> Any:
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+def _set_keys(table: Any, remote: RemoteConfig) -> None:
+    """Write `remote`'s values into `table` in place, leaving out None and defaults not already spelled out."""
+    for key, (default, _) in _REMOTE.items():
+        value = getattr(remote, key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is None:
+            table.pop(key, None)
+        elif key in table:
+            table[key] = value
+        elif value != default and table:
+            # After the last key: tomlkit has no public insert, and appending would put the key
+            # below the comments that end the table.
+            table.value._insert_after(list(table)[-1], key, value)
+        elif value != default:
+            table[key] = value
 
 
 def add_remote(path: Path, remote: RemoteConfig, *, replace: bool = False) -> None:
@@ -339,7 +356,7 @@ def add_remote(path: Path, remote: RemoteConfig, *, replace: bool = False) -> No
     Keys set to None are left out, and so are defaults the table does not already spell out.
     """
 
-    def change(doc: TOMLDocument, text: str) -> str:
+    def change(doc: TOMLDocument) -> str:
         remotes = doc.get("remotes")
         if remotes is None:
             remotes = doc["remotes"] = tomlkit.table(is_super_table=True)
@@ -349,18 +366,13 @@ def add_remote(path: Path, remote: RemoteConfig, *, replace: bool = False) -> No
             raise ConfigError(f"{_shown(path)}: remotes.{remote.name}: already exists; remove it first")
         new = remote.name not in remotes
         table = tomlkit.table() if new else remotes[remote.name]
-        for key, (default, _) in _REMOTE.items():
-            value = getattr(remote, key)
-            if value is None:
-                table.pop(key, None)
-            elif value != default or key in table:
-                table[key] = _toml_value(value)
+        _set_keys(table, remote)
         if new:
             remotes[remote.name] = table
             table = remotes[remote.name]
-            if not tomlkit.dumps(doc).endswith(table.as_string()):
+            if not doc.as_string().endswith(table.as_string()):
                 table.add(tomlkit.nl())  # a blank line before the table that follows
-        return tomlkit.dumps(doc)
+        return doc.as_string()
 
     _edit(path, change)
 
@@ -368,13 +380,14 @@ def add_remote(path: Path, remote: RemoteConfig, *, replace: bool = False) -> No
 def remove_remote(path: Path, name: str) -> None:
     """Delete `[remotes.NAME]` from the config file; NotFound if there is none."""
 
-    def change(doc: TOMLDocument, text: str) -> str:
+    def change(doc: TOMLDocument) -> str:
         remotes = doc.get("remotes", {})
         if name not in remotes:
             known = ", ".join(remotes) or "none"
             raise NotFound(f"no remote named {name!r} in {_shown(path)} (remotes: {known})")
+        before = doc.as_string()
         del remotes[name]
-        return _restore_detached_comments(text, tomlkit.dumps(doc))
+        return _restore_detached_comments(before, doc.as_string())
 
     _edit(path, change)
 
