@@ -55,30 +55,37 @@ def short_path(path: str, home: str | None, limit: int) -> str:
 
 
 def sessions_table(sessions: list[Session], now: float, *, width: int = 100, color: bool = False) -> str:
-    """The `ls` table: host, session, status, age, cwd, message; offline rows greyed."""
+    """The `ls` table: host, session, status, age, cwd, message; offline rows greyed.
+
+    Messages are cut to what is left of `width` after the other columns.
+    """
     if not sessions:
         return "no sessions"
     home = os.path.expanduser("~")
-    rows = []
+    headers = ["HOST", "SESSION", "STATUS", "AGE", "CWD", "MESSAGE"]
+    plain = []
     for s in sessions:
-        age = format_age(now - s.recency()) if s.recency() else "-"
-        status = s.display_status + ("*" if s.rank < s.own_rank else "")
-        cells = [
-            one_line(s.host, 16),
-            one_line(s.name, 32),
-            status,
-            age,
-            short_path(s.cwd, home if s.host == "local" else None, 30),
-        ]
-        row_sgr = DIM if s.offline else None
+        status = s.display_status + ("*" if s.rank < s.own_rank else "") + (" (offline)" if s.offline else "")
+        plain.append(
+            [
+                one_line(s.host, 16),
+                one_line(s.name, 32),
+                status,
+                format_age(now - s.recency()) if s.recency() else "-",
+                short_path(s.cwd, home if s.host == "local" else None, 30),
+            ]
+        )
+    used = sum(max(len(h), *(len(row[i]) for row in plain)) + 2 for i, h in enumerate(headers[:-1]))
+    room = max(width - used - 1, 20)
+    rows = []
+    for s, cells in zip(sessions, plain):
+        cells = [*cells, one_line(s.message, room)]
         if s.offline:
-            cells[2] += " (offline)"
+            cells = [paint(c, DIM, color) for c in cells]
         else:
             cells[2] = paint(cells[2], _STATUS_COLOURS.get(s.display_status), color)
-        message_room = max(width - sum(len(c) for c in cells[:2] + cells[3:]) - len(s.display_status) - 20, 20)
-        cells.append(one_line(s.message, message_room))
-        rows.append([paint(c, row_sgr, color) for c in cells])
-    table = tabulate(rows, headers=["HOST", "SESSION", "STATUS", "AGE", "CWD", "MESSAGE"], tablefmt="simple", disable_numparse=True)
+        rows.append(cells)
+    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     if any(s.rank < s.own_rank for s in sessions):
         table += "\n* a team agent is waiting for you"
     return table
@@ -136,7 +143,7 @@ def git_text(session: Session, info: GitInfo | str, now: float) -> str:
         branch += " (no upstream)"
     rows = [
         ("branch", branch),
-        ("state", f"dirty ({info.changes} changed files)" if info.dirty else "clean"),
+        ("state", f"dirty ({info.changes} changed file{'s' * (info.changes != 1)})" if info.dirty else "clean"),
     ]
     if info.last_commit:
         c = info.last_commit

@@ -7,6 +7,8 @@ line a login shell ever parses is the literal `/bin/sh -s`.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shlex
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -37,6 +39,13 @@ class AttachCommand:
 
     argv: list[str]
     unset_env: tuple[str, ...] = field(default=())
+
+
+async def run_attach(command: AttachCommand) -> int:
+    """Run an attach command in this process's terminal and wait for the user to detach."""
+    env = {k: v for k, v in os.environ.items() if k not in command.unset_env}
+    proc = await asyncio.create_subprocess_exec(*command.argv, env=env)
+    return await proc.wait()
 
 
 class Host(Protocol):

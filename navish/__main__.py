@@ -1,0 +1,153 @@
+"""Command line entry point: `navish`, `navish -c CMD`, `navish --demo`, `navish hook STATUS`.
+
+This is the only place that calls `asyncio.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import os
+import shutil
+import signal
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from . import __version__
+
+TMUX_MISSING = (
+    "navish needs tmux, which is not installed here: install it with "
+    "`sudo apt-get install tmux` (Debian/Ubuntu), `sudo dnf install tmux` (Fedora) or `brew install tmux` (macOS)"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="navish", description="An interactive shell over your Claude Code sessions in tmux, local and remote."
+    )
+    parser.add_argument("-c", dest="command", metavar="CMD", help="run one command and exit (e.g. -c 'ls --json')")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $NAVISH_CONFIG or ~/.config/navish/config.toml)")
+    parser.add_argument("--demo", action="store_true", help="start on a self-contained demo (private tmux server)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--version", action="version", version=f"navish {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hook"]:  # the Claude Code hook: keep it free of heavy imports
+        from . import hook
+
+        return hook.main(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        return 130
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: everything was closed on the way out
+        return 143
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from .config import config_path, load_config, state_dir
+    from .errors import ConfigError
+
+    environ = os.environ
+    log_file = _setup_logging(state_dir(environ), args.debug)
+    if shutil.which("tmux") is None:
+        print(f"navish: {TMUX_MISSING}", file=sys.stderr)
+        if args.demo:
+            return 1
+    try:
+        config = load_config(config_path(args.config, environ), environ)
+    except ConfigError as exc:
+        print(f"navish: {exc}", file=sys.stderr)
+        return 2
+    _cancel_on_signals(asyncio.current_task())
+    async with AsyncExitStack() as stack:
+        if args.demo:
+            from .demo import demo_world
+
+            world = stack.enter_context(demo_world())
+            local = world.host
+        else:
+            from .hosts.local import LocalHost
+
+            local = LocalHost(config.settings.session_dir)
+        app = _build_app(config, local)
+        stack.push_async_callback(app.close)
+        if args.command is not None:
+            return await _run_once(app, args.command, args.debug, log_file)
+        from .shell import Shell
+
+        if args.demo:
+            print("navish demo: a private tmux server with sample sessions; all of it is removed when you exit.")
+        print("navish: type help for commands, Tab to complete, Ctrl-D to leave.")
+        return await Shell(app, history_file=config.settings.history_file, debug=args.debug, log_file=log_file).run()
+    return 0
+
+
+def _build_app(config, local):  # type: ignore[no-untyped-def]
+    from .app import App
+
+    settings = config.settings
+    app = App(poll_interval=settings.poll_interval, command_timeout=settings.command_timeout)
+    app.add_host(local, cache_ttl=settings.poll_interval)
+    return app
+
+
+async def _run_once(app, line: str, debug: bool, log_file: Path | None) -> int:  # type: ignore[no-untyped-def]
+    from .commands import Context, dispatch
+    from .errors import NavishError
+    from .hosts.base import run_attach
+    from .sanitize import one_line
+
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    ctx = Context(app, run_attached=run_attach, width=shutil.get_terminal_size().columns, color=color)
+    try:
+        result = await dispatch(ctx, line)
+    except NavishError as exc:
+        print(f"navish: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:
+        logging.getLogger(__name__).exception("command failed: %s", line)
+        if debug:
+            raise
+        where = f" (details in {log_file})" if log_file else ""
+        print(f"navish: internal error: {one_line(exc)}{where}", file=sys.stderr)
+        return 1
+    if result.text:
+        print(result.text)
+    for warning in result.warnings:
+        print(f"navish: warning: {warning}", file=sys.stderr)
+    return result.exit_code
+
+
+def _cancel_on_signals(task: asyncio.Task | None) -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so the demo world and connections are cleaned up."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, task.cancel) if task else None
+
+
+def _setup_logging(directory: Path, debug: bool) -> Path | None:
+    """Log to a small rotating file in the state dir; never to the terminal."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "navish.log"
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1 << 20, backupCount=2)
+    except OSError:
+        root.addHandler(logging.NullHandler())
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Tab completion: a pure `complete()` over the command table and a registry snapshot, plus the
+thin prompt_toolkit wrapper. No I/O: completion never waits for a host."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.document import Document
+
+from .argspec import Kind, Opt
+from .commands.base import Command
+from .model import STATUS_NAMES
+from .sanitize import one_line
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    """What replaces the word being typed (shell-quoted when needed)."""
+    display: str
+    meta: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What completion may offer: session refs with their status, and remote names."""
+
+    sessions: tuple[tuple[str, str], ...] = ()
+    """(HOST:SESSION, status) pairs."""
+    remotes: tuple[str, ...] = ()
+
+
+def complete(text: str, table: Sequence[Command], snapshot: Snapshot) -> tuple[str, list[Candidate]]:
+    """The word being completed and what it may become, for the line typed so far."""
+    words, current = _split(text)
+    if not words:
+        return current, _named(current, ((c.name, c.summary) for c in table))
+    command: Command | None = None
+    options: tuple[Opt, ...] = ()
+    level: Sequence[Command] = table
+    rest = list(words)
+    while rest:
+        command = next((c for c in level if rest[0] in (c.name, *c.aliases)), None)
+        if command is None:
+            return current, []
+        rest.pop(0)
+        if not command.subcommands:
+            break
+        level = command.subcommands
+        if not rest:
+            return current, _named(current, ((c.name, c.summary) for c in level))
+    assert command is not None
+    options = command.options
+    # the value of an option that takes one?
+    if rest:
+        previous = next((o for o in options if rest[-1] in o.names), None)
+        if previous is not None and previous.metavar:
+            return current, _values(current, previous.kind, previous.choices, table, snapshot)
+    if current.startswith("-"):
+        used = set(rest)
+        return current, _named(
+            current, ((n, o.help) for o in options if not used.intersection(o.names) for n in o.names if n.startswith("--") or len(o.names) == 1)
+        )
+    index = _positional_index(rest, options)
+    if index >= len(command.positionals):
+        return current, []
+    pos = command.positionals[index]
+    return current, _values(current, pos.kind, pos.choices, table, snapshot)
+
+
+def word_start(text: str) -> int:
+    """Index where the word being typed begins (quotes and backslashes respected)."""
+    start, quote, escaped = 0, "", False
+    for i, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char.isspace():
+            start = i + 1
+    return start
+
+
+def _split(text: str) -> tuple[list[str], str]:
+    """Complete words before the cursor, and the (unquoted) word being typed."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an open quote: complete inside it
+        try:
+            words = shlex.split(text + '"')
+        except ValueError:
+            words = shlex.split(text + "'")
+    if text and not text[-1].isspace() and words:
+        return words[:-1], words[-1]
+    return words, ""
+
+
+def _positional_index(rest: list[str], options: tuple[Opt, ...]) -> int:
+    count = 0
+    skip = False
+    for word in rest:
+        if skip:
+            skip = False
+            continue
+        opt = next((o for o in options if word in o.names), None)
+        if opt is not None:
+            skip = opt.metavar is not None
+        elif not word.startswith("-"):
+            count += 1
+    return count
+
+
+def _named(current: str, items: Iterable[tuple[str, str]]) -> list[Candidate]:
+    return [Candidate(name, name, meta) for name, meta in items if name.startswith(current)]
+
+
+def _values(current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[Command], snapshot: Snapshot) -> list[Candidate]:
+    if choices:
+        return _named(current, ((c, "") for c in choices))
+    if kind is Kind.STATUS:
+        return _named(current, ((s, "") for s in STATUS_NAMES))
+    if kind is Kind.COMMAND:
+        return _named(current, ((c.name, c.summary) for c in table))
+    if kind is Kind.REMOTE:
+        return _named(current, ((r, "remote") for r in snapshot.remotes))
+    if kind is Kind.SESSION:
+        return _sessions(current, snapshot)
+    return []
+
+
+def _sessions(current: str, snapshot: Snapshot) -> list[Candidate]:
+    """`ap` offers `local:api`; `dev:` offers the sessions of dev; `de` offers `dev:...` too."""
+    wanted = current.casefold()
+    found = []
+    for ref, status in snapshot.sessions:
+        name = ref.split(":", 1)[1]
+        if ref.casefold().startswith(wanted) or name.casefold().startswith(wanted):
+            found.append(Candidate(shlex.quote(ref), one_line(ref, 60), status))
+    return sorted(found, key=lambda c: (not c.display.casefold().startswith(wanted), c.display))
+
+
+class NavishCompleter(Completer):
+    """prompt_toolkit adapter: reads the latest snapshot through a callable, never blocks."""
+
+    def __init__(self, table: Sequence[Command], snapshot: Callable[[], Snapshot]):
+        self.table = table
+        self.snapshot = snapshot
+
+    def get_completions(self, document: Document, complete_event):  # type: ignore[no-untyped-def]
+        text = document.text_before_cursor
+        _, candidates = complete(text, self.table, self.snapshot())
+        start = word_start(text) - len(text)
+        for c in candidates:
+            yield Completion(c.text, start_position=start, display=c.display, display_meta=c.meta)
