@@ -12,6 +12,9 @@ from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.filters import has_completions
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -67,6 +70,7 @@ class Shell:
             bottom_toolbar=lambda: toolbar_fragments(app.registry, app.filter_mode, app.clock()),
             refresh_interval=1.0,
             style=STYLE,
+            key_bindings=_key_bindings(),
         )
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
         self.context = Context(
@@ -173,6 +177,23 @@ class Shell:
         for warning in result.warnings:
             _print("class:warning", f"warning: {warning}")
         return result
+
+
+def _key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
+
+    @bindings.add("tab", filter=~has_completions)
+    def _(event: KeyPressEvent) -> None:
+        """Tab inserts the only completion at once (even `ap` -> `local:api`), else opens the menu."""
+        buffer = event.current_buffer
+        if buffer.completer is not None:
+            found = list(buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
+            if len(found) == 1:
+                buffer.apply_completion(found[0])
+                return
+        buffer.start_completion(insert_common_part=True)
+
+    return bindings
 
 
 def _history(path: Path | None) -> FileHistory | InMemoryHistory:

@@ -519,7 +519,7 @@ def append_known_host(path: str, line: str) -> bool:
                 f"if the change is expected, remove it with `ssh-keygen -R '{pattern}' -f {shlex.quote(path)}`"
             )
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "ab+") as f:
         f.seek(0, os.SEEK_END)
         if f.tell():
