@@ -10,6 +10,11 @@ is navi's (stwalsh4118/navi), and fields this hook does not own are kept.
 - Session name: inside tmux, the session of the hook's own pane (`$TMUX_PANE`); otherwise, or if
   tmux fails, `claude-` + the first 8 characters of the event's `session_id` (stable for one Claude
   session), or `claude-unknown`. A `/` in the name becomes `_` in the file name only.
+- Metrics: each event adds the time since the previous one to `working_seconds` if the previous
+  status was `working`, to `waiting_seconds` if it was `waiting` or `permission`; other statuses
+  (`done`, `idle`) count in `total_seconds` only. Coming back from `offline` starts a new session.
+- Teams: as navi, events with `teammate_name` upsert `team.agents`, and events of a teammate's own
+  process (another `session_id` than the stored one) never change the lead's status.
 - Safety: updates of one dir are serialised by `flock` on `.navish-hook.lock` and written atomically
   (`.tmp.XXXXXX` + fsync + rename). It always exits 0, never writes to stdout or stderr, and logs
   its own errors to `.navish-hook.log` (kept under 256 KiB by one rotation to `.navish-hook.log.1`).

@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import shlex
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,10 @@ HOOK_EVENTS: tuple[tuple[str, str], ...] = (
 
 HOOK_TIMEOUT = 10
 """Seconds Claude Code waits for one hook call (its default is 60)."""
+
+PYTHON_PROBE = ("python3", "-I", "-S", "-c", "import sys; print(sys.executable)")
+"""Run on the target host, prints the absolute interpreter to give `hook_command`: behind a pyenv
+shim, a bare `python3` costs ~75 ms more per hook call."""
 
 
 class SettingsError(NavishError, ValueError):
@@ -112,7 +117,8 @@ def _set_navish_hooks(settings: dict, wanted: dict[str, dict]) -> dict:
 
 
 def _navish_entries(groups: list) -> list:
-    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list) for h in g["hooks"] if is_navish_hook(h)]
+    entries = [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list) for h in g["hooks"]]
+    return [h for h in entries if is_navish_hook(h)]
 
 
 def _without_navish(groups: list) -> list:
@@ -179,10 +185,14 @@ def install_local(
     hook_path: str | os.PathLike,
     dry_run: bool = False,
     *,
-    python: str = "python3",
+    python: str | None = None,
     session_dir: str | None = None,
 ) -> str:
-    """Merge navish's hooks into a local settings file; return the diff (dry run) or a summary + diff."""
+    """Merge navish's hooks into a local settings file; return the diff (dry run) or a summary + diff.
+
+    `python` defaults to what PYTHON_PROBE prints here (`python3` if that fails).
+    """
+    python = python or local_python()
 
     def command_for(status: str) -> str:
         return hook_command(os.fspath(hook_path), status, python=python, session_dir=session_dir)
@@ -193,6 +203,15 @@ def install_local(
 def uninstall_local(settings_path: str | os.PathLike, dry_run: bool = False) -> str:
     """Remove navish's hooks from a local settings file; return the diff (dry run) or a summary + diff."""
     return _update_local(settings_path, lambda text, label: plan_uninstall(text, label=label), dry_run)
+
+
+def local_python() -> str:
+    """The absolute path of this host's `python3`, or `python3` when it cannot be found."""
+    try:
+        out = subprocess.run(PYTHON_PROBE, capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "python3"
+    return out.strip() or "python3"
 
 
 def _update_local(settings_path, plan: Callable[[str, str], tuple[str, str]], dry_run: bool) -> str:
