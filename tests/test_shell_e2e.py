@@ -1,0 +1,88 @@
+"""The real `navish` executable in a tmux pane, driven like a user: keys in, screen out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import wait_until, write_config, write_status
+
+FAST = "[settings]\npoll_interval = 0.2\n"
+
+
+def _start(world, pane_factory, tmux, session_dir: Path):
+    write_config(world, FAST)
+    pane = pane_factory()
+    pane.wait_for("navish>")
+    return pane
+
+
+def test_ls_toolbar_and_tab_completion(world, tmux, session_dir, pane_factory):
+    tmux.new("api")
+    tmux.new("web")
+    write_status(session_dir, "api", "permission", message="Claude needs your permission to use Bash")
+    write_status(session_dir, "web", "working")
+    pane = _start(world, pane_factory, tmux, session_dir)
+
+    screen = pane.wait_for("1 need")
+    assert "1 permission 1 working" in screen
+    assert "filter: all" in screen and "local ●" in screen
+
+    pane.type("ls")
+    pane.keys("Enter")
+    screen = pane.wait_for("Claude needs your permission to use Bash")
+    rows = [line.split() for line in screen.splitlines() if line.startswith("local ")]
+    assert [r[1] for r in rows] == ["api", "web"]  # most urgent first
+    assert rows[0][2] == "permission"
+
+    pane.type("preview ap")
+    pane.keys("Tab")
+    wait_until(lambda: pane.prompt_line().rstrip() == "navish> preview local:api", what="Tab to complete local:api")
+
+
+def test_attach_detach_returns_to_a_working_prompt(world, tmux, session_dir, pane_factory):
+    tmux.new("work", "echo INSIDE-THE-SESSION; exec cat")
+    write_status(session_dir, "work", "waiting")
+    pane = _start(world, pane_factory, tmux, session_dir)
+    pane.wait_for("local ●")
+
+    pane.type("attach work")
+    pane.keys("Enter")
+    pane.wait_for("INSIDE-THE-SESSION")
+    pane.keys("C-b", "d")
+    pane.wait_for("[detached")
+    pane.type("ls")
+    pane.keys("Enter")
+    wait_until(lambda: any(line.startswith("local ") and "work" in line for line in pane.screen().splitlines()),
+               what="ls output after detach")
+
+
+def test_notice_appears_while_the_user_is_typing(world, tmux, session_dir, pane_factory):
+    tmux.new("build")
+    write_status(session_dir, "build", "working")
+    pane = _start(world, pane_factory, tmux, session_dir)
+    pane.wait_for("1 working")
+
+    pane.type("preview bu")
+    write_status(session_dir, "build", "permission", message="Claude needs your permission to use Edit")
+    screen = pane.wait_for("! local:build needs you (permission)")
+    assert "Claude needs your permission to use Edit" in screen
+    # what the user was typing is still there, on the prompt below the notice
+    assert pane.prompt_line().rstrip() == "navish> preview bu"
+    lines = screen.splitlines()
+    notice = next(i for i, line in enumerate(lines) if line.startswith("! local:build"))
+    prompt = max(i for i, line in enumerate(lines) if line.startswith("navish>"))
+    assert notice < prompt
+
+
+def test_ctrl_c_clears_the_line_and_errors_are_one_line(world, tmux, session_dir, pane_factory):
+    pane = _start(world, pane_factory, tmux, session_dir)
+    pane.type("some half typed")
+    pane.keys("C-c")
+    wait_until(lambda: pane.prompt_line().rstrip() == "navish>", what="an empty prompt after Ctrl-C")
+    pane.type("frobnicate")
+    pane.keys("Enter")
+    screen = pane.wait_for("error: unknown command 'frobnicate' (try: help)")
+    assert "Traceback" not in screen
+    pane.type("exit")
+    pane.keys("Enter")
+    wait_until(lambda: "Pane is dead" in pane.screen() or "navish>" not in pane.screen().splitlines()[-1], what="exit")
