@@ -131,9 +131,31 @@ class _Link:
         self.suspect = False
         """Keepalive was tightened after a timeout; restored on the next answer."""
         self.on_lost: list[Callable[[str], None]] = []
+        self.reapers: set[asyncio.Task] = set()
 
     def alive(self) -> bool:
         return self.conn is not None and not self.conn.is_closed()
+
+    def release(self, proc: asyncssh.SSHClientProcess | None) -> None:
+        """Give back a channel slot; a script still running is killed and keeps its slot until
+        its channel has closed (sshd counts it against MaxSessions until then)."""
+        if proc is None or proc.returncode is not None:
+            self.channels.release()
+            return
+        try:
+            proc.send_signal("KILL")  # sshd kills the script's process group (refused for root)
+        except OSError:
+            pass
+        proc.close()
+        task = asyncio.ensure_future(self._release_when_closed(proc))
+        self.reapers.add(task)
+        task.add_done_callback(self.reapers.discard)
+
+    async def _release_when_closed(self, proc: asyncssh.SSHClientProcess) -> None:
+        try:
+            await proc.wait_closed()
+        finally:
+            self.channels.release()
 
     def lost(self, conn: asyncssh.SSHClientConnection) -> None:
         if conn is self.conn:  # not a connection we closed or already replaced
@@ -216,6 +238,8 @@ class SshPool:
         if conn is not None:
             conn.close()
             await conn.wait_closed()
+        if link.reapers:
+            await asyncio.gather(*link.reapers, return_exceptions=True)
 
     async def _connection(
         self, link: _Link, *, force: bool = False, attempting: Callable[[], None] | None = None
@@ -262,8 +286,9 @@ class SshPool:
             agent_forwarding=False,
             x11_forwarding=False,
         )
-        if hop.known_hosts:
-            kwargs["known_hosts"] = os.path.expanduser(hop.known_hosts)
+        if hop.known_hosts:  # a missing file trusts nothing (asyncssh would fail to read it)
+            path = os.path.expanduser(hop.known_hosts)
+            kwargs["known_hosts"] = asyncssh.read_known_hosts(path) if os.path.exists(path) else asyncssh.SSHKnownHosts()
         if hop.key:
             key = os.path.expanduser(hop.key)
             kwargs["client_keys"] = [key]
@@ -279,10 +304,11 @@ class SshPool:
 
     async def _open(self, link: _Link, tunnel: Any) -> asyncssh.SSHClientConnection:
         hop = link.hop
-        opts = await self._options(hop, tunnel=tunnel, client_factory=lambda: _Client(link))
+        opts = await self._options(hop, client_factory=lambda: _Client(link))
         link.where = _where(opts.host, opts.port)
         try:
-            return await asyncssh.connect(hop.host, hop.port or (), options=opts, config=self.config)
+            # connect()'s own arguments override the options': pass tunnel here
+            return await asyncssh.connect(hop.host, hop.port or (), tunnel=tunnel, options=opts, config=self.config)
         except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
             raise _ConnectFailed(self._explain(exc, link, opts)) from None
 
@@ -290,7 +316,7 @@ class SshPool:
         """Turn a connect error into one line, for the remote itself and as a jump host."""
         state, say = HostState.OFFLINE, lambda where: f"{exc} ({where})"
         if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-            if _known_keys(opts):
+            if _known_keys(link.hop, opts):
                 state = HostState.HOST_KEY_CHANGED
                 say = lambda where: f"HOST KEY CHANGED for {where} — refusing to connect (possible man-in-the-middle)"
             else:
@@ -363,24 +389,28 @@ class SshHost:
         link = self._link
         started = time.monotonic()
         proc: asyncssh.SSHClientProcess | None = None
+        holding = False
         try:
             async with asyncio.timeout(timeout):
-                async with link.channels:
-                    proc = await conn.create_process(SH_COMMAND, input=program, encoding=None)
-                    done = await proc.wait()
+                await link.channels.acquire()
+                holding = True
+                proc = await _start(conn, program)
+                done = await proc.wait()
+                await proc.wait_closed()  # our CLOSE is sent before this slot is reused
         except TimeoutError:
-            _abandon(proc)
             if link.alive() and not link.suspect:  # a dead peer is then found within ~2 s
                 link.suspect = True
                 conn.set_keepalive(1, 2)
-            raise self._fail(HostState.OFFLINE, f"no answer within {timeout:g}s ({link.where})")
+            raise self._fail(HostState.OFFLINE, f"no answer within {timeout:g}s ({link.where})") from None
         except asyncssh.ChannelOpenError as exc:
             await self._pool._close_link(link)  # sessions stuck on the server: start afresh
-            raise self._fail(HostState.OFFLINE, f"cannot open a channel: {exc.reason} ({link.where})")
+            raise self._fail(HostState.OFFLINE, f"cannot open a channel: {exc.reason} ({link.where})") from None
         except (OSError, asyncssh.Error) as exc:
-            _abandon(proc)
             log.debug("%s: run failed: %r", self.name, exc)
-            raise self._fail(HostState.OFFLINE, f"connection lost ({link.where})")
+            raise self._fail(HostState.OFFLINE, f"connection lost ({link.where})") from None
+        finally:
+            if holding:
+                link.release(proc)
         if done.returncode is None:
             raise self._fail(HostState.OFFLINE, f"connection lost ({link.where})")
         if link.suspect:
@@ -459,7 +489,7 @@ class SshHost:
             if pattern == _known_hosts_name(await self._pool._options(jump.hop)):
                 link = jump
         opts = await self._pool._options(link.hop)
-        added = append_known_host(_known_hosts_files(opts)[0], line)
+        added = append_known_host(_known_hosts_files(link.hop, opts)[0], line)
         for each in (self._link, self._pool._links.get(self._hop.via)):  # type: ignore[arg-type]
             if each is not None:
                 each.retry_at = 0.0
@@ -539,15 +569,21 @@ def quiet_asyncssh() -> None:
         logger.addHandler(logging.NullHandler())  # no logging.lastResort printing to stderr
 
 
-def _abandon(proc: asyncssh.SSHClientProcess | None) -> None:
-    """Kill a script we stopped waiting for (sshd signals its process group) and drop its channel."""
-    if proc is None or proc.is_closing():
-        return
-    try:
-        proc.send_signal("KILL")
-    except OSError:
-        pass
-    proc.close()
+async def _start(conn: asyncssh.SSHClientConnection, program: bytes) -> asyncssh.SSHClientProcess:
+    """Open a channel running `/bin/sh -s` fed `program`.
+
+    sshd frees a session slot a little after the close handshake, so a refused open (MaxSessions)
+    is retried briefly: a channel that never opened ran nothing.
+    """
+    for delay in (0.01, 0.03, 0.1, None):
+        try:
+            return await conn.create_process(SH_COMMAND, input=program, encoding=None)
+        except asyncssh.ChannelOpenError:
+            if delay is None or conn.is_closed():
+                raise
+            log.debug("channel open refused, retrying in %gs", delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _bytes(data: Any) -> bytes:
@@ -573,8 +609,10 @@ def _split_pattern(pattern: str) -> tuple[str, int | None]:
     return pattern, None
 
 
-def _known_hosts_files(opts: Any) -> list[str]:
-    """The known_hosts files asyncssh checks for this connection, the one to write first."""
+def _known_hosts_files(hop: _Hop, opts: Any) -> list[str]:
+    """The known_hosts files checked for `hop`, the one `trust` writes first."""
+    if hop.known_hosts:
+        return [os.path.expanduser(hop.known_hosts)]
     known = opts.known_hosts
     if isinstance(known, (str, os.PathLike)):
         return [os.path.expanduser(os.fspath(known))]
@@ -583,11 +621,11 @@ def _known_hosts_files(opts: Any) -> list[str]:
     return [os.path.expanduser(DEFAULT_KNOWN_HOSTS)]
 
 
-def _known_keys(opts: Any) -> list[asyncssh.SSHKey]:
+def _known_keys(hop: _Hop, opts: Any) -> list[asyncssh.SSHKey]:
     """Host keys the known_hosts files list for this server (any key: then it has CHANGED)."""
     host, port = _split_pattern(_known_hosts_name(opts))
     keys: list[asyncssh.SSHKey] = []
-    for path in _known_hosts_files(opts):
+    for path in _known_hosts_files(hop, opts):
         try:
             keys += asyncssh.read_known_hosts(path).match(host, "", port)[0]
         except (OSError, ValueError):
