@@ -15,8 +15,14 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .app import App
+    from .config import Config
+    from .hosts.base import Host
 
 TMUX_MISSING = (
     "navish needs tmux, which is not installed here: install it with "
@@ -77,8 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
             from .hosts.local import LocalHost
 
             local = LocalHost(config.settings.session_dir)
-        app = _build_app(config, local)
-        stack.push_async_callback(app.close)
+        app = await _build_app(config, local, stack, demo=args.demo)
         if args.command is not None:
             return await _run_once(app, args.command, args.debug, log_file)
         from .shell import Shell
@@ -90,16 +95,30 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_app(config, local):  # type: ignore[no-untyped-def]
+async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo: bool) -> App:
+    """The app with this machine and every configured remote; closed (pool last) on exit."""
+    from dataclasses import asdict
+
     from .app import App
+    from .hosts.ssh import RemoteSpec, SshPool
 
     settings = config.settings
-    app = App(poll_interval=settings.poll_interval, command_timeout=settings.command_timeout)
+    pool = SshPool(connect_timeout=settings.connect_timeout)
+    stack.push_async_callback(pool.close_all)
+    app = App(
+        poll_interval=settings.poll_interval,
+        command_timeout=settings.command_timeout,
+        config_path=None if demo else config.path,
+        remote_factory=lambda remote: pool.host(RemoteSpec(**asdict(remote)), on_state_change=app.on_host_state),
+    )
+    stack.push_async_callback(app.close)
     app.add_host(local, cache_ttl=settings.poll_interval)
+    if not demo:
+        await app.sync_remotes(config.remotes)
     return app
 
 
-async def _run_once(app, line: str, debug: bool, log_file: Path | None) -> int:  # type: ignore[no-untyped-def]
+async def _run_once(app: App, line: str, debug: bool, log_file: Path | None) -> int:
     from .commands import Context, dispatch
     from .errors import NavishError
     from .hosts.base import run_attach

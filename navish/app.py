@@ -7,20 +7,34 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Callable
 
 from . import actions
-from .errors import HostUnreachable
+from .config import RemoteConfig
+from .errors import HostUnreachable, NavishError
 from .hosts.base import Host
-from .model import Session, parse_ref
+from .model import HostState, Session, parse_ref
 from .poller import HostMonitor, PollOutcome, poll_loop, refresh_all
 from .registry import Registry
 
 
 class App:
-    def __init__(self, *, poll_interval: float, command_timeout: float, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        poll_interval: float,
+        command_timeout: float,
+        config_path: Path | None = None,
+        remote_factory: Callable[[RemoteConfig], Host] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.poll_interval = poll_interval
         self.command_timeout = command_timeout
+        self.config_path = config_path
+        self.remote_factory = remote_factory
+        self.remotes: dict[str, RemoteConfig] = {}
+        """The configured remotes the running hosts were built from."""
         self.clock = clock
         self.registry = Registry()
         self.filter_mode = "all"
@@ -47,6 +61,31 @@ class App:
         if host:
             await host.close()
         self._changed(name)
+
+    async def sync_remotes(self, remotes: dict[str, RemoteConfig]) -> None:
+        """Make the running remote hosts match the config: new ones added, removed or changed ones closed."""
+        for name, current in list(self.remotes.items()):
+            if remotes.get(name) != current:
+                del self.remotes[name]
+                await self.remove_host(name)
+        for name, remote in remotes.items():
+            if name not in self.remotes:
+                if self.remote_factory is None:
+                    raise NavishError("remote hosts are not available here")
+                self.remotes[name] = remote
+                self.add_host(self.remote_factory(remote), remote.cache_ttl)
+                self._changed(name)
+
+    def on_host_state(self, host: Host) -> None:
+        """A host's connection changed state by itself (lost, reconnecting): show it at once."""
+        state, error = getattr(host, "state", None), getattr(host, "last_error", None)
+        if host.name not in self.hosts or state is None:
+            return
+        if state.reachable or state is HostState.CONNECTING:
+            self.registry.set_state(host.name, state)
+        else:
+            self.registry.mark_failed(host.name, state, error or state.value)
+        self._changed(host.name)
 
     def host(self, name: str) -> Host:
         self.registry.host(name)  # raises NotFound with the list of hosts

@@ -68,8 +68,13 @@ class HostMonitor:
         return await asyncio.shield(self.start_poll())
 
     async def ensure_fresh(self) -> None:
-        """Poll first when the host's snapshot is older than its TTL (bounded by the timeout)."""
-        if self.registry.host(self.host.name).is_stale(self.clock()):
+        """Poll first when the host's snapshot is older than its TTL (bounded by the timeout).
+
+        A host whose last poll failed is not waited for: its last known sessions are served,
+        marked offline, and the background loop keeps retrying it.
+        """
+        status = self.registry.host(self.host.name)
+        if status.is_stale(self.clock()) and status.error is None:
             await self.poll()
 
     async def _poll(self) -> PollOutcome:

@@ -7,6 +7,7 @@ from typing import Any
 from ..argspec import Kind, Pos
 from .base import Command, Context, Result, find_command, help_text
 from .base import dispatch as _dispatch
+from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
 
 
@@ -20,6 +21,7 @@ async def _exit(ctx: Context, a: dict[str, Any]) -> Result:
 
 COMMANDS: tuple[Command, ...] = (
     *SESSION_COMMANDS,
+    *REMOTE_COMMANDS,
     Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True),)),
     Command("exit", "leave navish (also: quit, Ctrl-D)", _exit, aliases=("quit",)),
 )

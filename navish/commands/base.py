@@ -70,8 +70,13 @@ YES = Opt(("-y", "--yes"), help="do not ask for confirmation")
 JSON = Opt(("--json",), help="print JSON")
 
 
-def find_command(table: Sequence[Command], words: list[str]) -> tuple[Command, str, list[str]]:
-    """The command `words` name (descending into subcommands), its full name, and the rest."""
+def find_command(
+    table: Sequence[Command], words: list[str], *, allow_group: bool = False
+) -> tuple[Command, str, list[str]]:
+    """The command `words` name (descending into subcommands), its full name, and the rest.
+
+    A group (`remote`) without its subcommand is an error unless `allow_group` (for `help`).
+    """
     name = ""
     command: Command | None = None
     rest = list(words)
@@ -87,6 +92,8 @@ def find_command(table: Sequence[Command], words: list[str]) -> tuple[Command, s
         table = match.subcommands
     if command is None:
         raise UsageError(f"unknown command {one_line(words[0])!r} (try: help)")
+    if allow_group and not rest:
+        return command, name, rest
     choices = ", ".join(c.name for c in command.subcommands)
     given = f" {one_line(rest[0])!r}" if rest else ""
     raise UsageError(f"{name}: unknown subcommand{given} (expected one of: {choices})")
@@ -116,7 +123,7 @@ def help_text(table: Sequence[Command], name: str | None = None) -> str:
             "commands:\n" + "\n".join(rows) + "\n\nhelp COMMAND for details. "
             "Sessions are named HOST:SESSION, or just SESSION when the name is unique."
         )
-    command, full, rest = find_command(table, split_line(name))
+    command, full, rest = find_command(table, split_line(name), allow_group=True)
     if rest:
         raise UsageError(f"help: no command {one_line(name)!r}")
     prefix = full[: -len(command.name)]
@@ -127,7 +134,7 @@ def help_text(table: Sequence[Command], name: str | None = None) -> str:
         spelled = ", ".join(opt.names) + (f" {opt.metavar}" if opt.metavar else "")
         lines.append(f"  {spelled:<24} {opt.help}")
     for sub in command.subcommands:
-        lines.append(f"  {sub.usage(command.name + ' '):<44} {sub.summary}")
+        lines += [f"  {sub.usage(command.name + ' ')}", f"      {sub.summary}"]
     if command.aliases:
         lines.append(f"  aliases: {', '.join(command.aliases)}")
     return "\n".join(lines)
