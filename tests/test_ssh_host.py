@@ -436,7 +436,7 @@ def test_close_all_leaves_nothing_behind(sshd_factory, client_key, tmp_path):
 
 
 def test_attach_command_through_jump_host_really_connects(sshd_factory, client_key, tmp_path):
-    bastion = sshd_factory()
+    bastion = sshd_factory(log_level="DEBUG1")
     target = sshd_factory()
     odd_dir = tmp_path / "dir with space"
     odd_dir.mkdir()
@@ -447,7 +447,7 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
     argv = host.attach_command("it's $(x) ✓").argv
     assert argv[:4] == ["ssh", "-F", "/dev/null", "-t"]
     assert argv[-2:] == ["--", "tmux attach-session -t " + shlex.quote("=it's $(x) ✓")]
-    assert f"root@127.0.0.1" in argv and "-i" in argv
+    assert "root@127.0.0.1" in argv and "-i" in argv
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
     assert proxy.endswith(f"root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
     # Run the same command line with a harmless remote command instead of tmux.
@@ -456,7 +456,7 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
                          timeout=20, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"attached {target.home}\n"
-    assert f"target 127.0.0.1 port {target.port}" not in target.log_text()
+    assert f"target 127.0.0.1 port {target.port}" in bastion.log_text()  # went through the bastion
     assert bastion.accepted_logins() == 1
 
 
@@ -488,3 +488,5 @@ def test_append_known_host(tmp_path):
     with pytest.raises(NavishError, match=r"already has a different host key for \[h\]:2200"):
         append_known_host(str(path), f"[h]:2200 {other}")
     assert path.read_text().count("\n") == 3
+    # A portless entry does not cover another port: a second sshd on that host is just unknown.
+    assert append_known_host(str(path), f"[other.example]:2222 {key}")
