@@ -1,0 +1,173 @@
+"""Pure tab completion over the command table and a hand-built registry snapshot."""
+
+import shlex
+
+import pytest
+from prompt_toolkit.document import Document
+
+from navish.argspec import Kind, Opt, Pos
+from navish.commands import COMMANDS
+from navish.commands.base import Command
+from navish.completion import NavishCompleter, Snapshot, complete, word_start
+
+SNAP = Snapshot(
+    sessions=(
+        ("local:api", "permission"),
+        ("local:notes", "done"),
+        ("local:my api", "working"),
+        ("dev:web", "idle"),
+        ("dev:build", "waiting"),
+    ),
+    remotes=("dev", "gpu"),
+)
+
+
+def texts(line, table=COMMANDS, snapshot=SNAP):
+    return [c.text for c in complete(line, table, snapshot)[1]]
+
+
+def test_command_names():
+    assert texts("") == [c.name for c in COMMANDS]
+    assert texts("l") == ["ls"]
+    assert {"rename", "refresh"} <= set(texts("re"))
+    assert set(texts("re")) == {c.name for c in COMMANDS if c.name.startswith("re")}
+    assert texts("zz") == []
+
+
+def test_command_candidates_carry_their_summary():
+    (c,) = complete("pru", COMMANDS, SNAP)[1]
+    assert c.text == "prune" and c.meta.startswith("remove status files")
+
+
+def test_unknown_command_gives_nothing():
+    assert texts("bogus ") == []
+    assert texts("bogus x") == []
+    assert texts("bogus --") == []
+
+
+def test_options_offer_long_spellings_not_yet_used():
+    assert texts("ls -") == ["--status", "--sort", "--json", "--all"]
+    assert texts("ls --s") == ["--status", "--sort"]
+    assert texts("ls --json --all -") == ["--status", "--sort"]
+    assert texts("preview x -") == ["--lines"]
+    assert texts("kill x -") == ["--yes"]
+
+
+def test_option_values():
+    assert texts("ls --sort ") == ["attention", "name", "age", "status", "dir"]
+    assert texts("ls --sort a") == ["attention", "age"]
+    assert texts("ls --status w") == ["waiting", "working"]
+    assert set(texts("ls --status ")) >= {"permission", "gone", "offline", "untracked"}
+    assert texts("preview x -n ") == []  # a number: nothing to offer
+
+
+def test_positional_choices():
+    assert texts("filter ") == ["all", "local", "remote"]
+    assert texts("filter r") == ["remote"]
+    assert texts("filter local ") == []
+
+
+def test_help_offers_commands():
+    assert texts("help pr") == ["preview", "prune"]
+
+
+def test_word_being_completed_is_returned():
+    assert complete("ls --status w", COMMANDS, SNAP)[0] == "w"
+    assert complete("attach dev:", COMMANDS, SNAP)[0] == "dev:"
+    assert complete("ls ", COMMANDS, SNAP)[0] == ""
+
+
+def test_bare_name_offers_host_session():
+    assert "local:api" in texts("preview ap")
+    assert "local:notes" in texts("git no")
+
+
+def test_host_prefix_offers_that_hosts_sessions():
+    assert texts("attach dev:") == ["dev:build", "dev:web"]
+    assert texts("attach dev:w") == ["dev:web"]
+    assert texts("attach de") == ["dev:build", "dev:web"]
+
+
+def test_session_completion_is_case_insensitive():
+    assert texts("kill API") == ["local:api"]
+
+
+def test_session_after_options():
+    assert texts("preview -n 5 no") == ["local:notes"]
+    assert texts("kill -y no") == ["local:notes"]
+    assert texts("preview local:api ") == []  # SESSION already given
+
+
+def test_session_candidates_show_status():
+    candidates = complete("kill b", COMMANDS, SNAP)[1]
+    assert [(c.text, c.meta) for c in candidates] == [("dev:build", "waiting")]
+
+
+def test_names_with_spaces_come_back_shell_quoted():
+    assert texts("attach my") == ["'local:my api'"]
+    assert shlex.split(texts("attach my")[0]) == ["local:my api"]
+
+
+def test_completion_inside_an_open_quote():
+    assert texts("attach 'local:m") == ["'local:my api'"]
+    assert texts('attach "my') == ["'local:my api'"]
+
+
+def test_completion_inside_an_open_quote_after_a_space():
+    """`attach 'local:my ` + Tab: the quote is still open, so the word is still `local:my `."""
+    line = "attach 'local:my "
+    word, candidates = complete(line, COMMANDS, SNAP)
+    assert word == "local:my "
+    assert [c.text for c in candidates] == ["'local:my api'"]
+
+
+def test_completion_after_a_backslash_escaped_space():
+    line = "attach local:my\\ "
+    word, candidates = complete(line, COMMANDS, SNAP)
+    assert word == "local:my "
+    assert [c.text for c in candidates] == ["'local:my api'"]
+
+
+def test_hostile_session_names_display_sanitised_and_insert_quoted():
+    hostile = "local:x\x1b]0;pwn\x07$(id);`y`"
+    snap = Snapshot(sessions=((hostile, "idle"),))
+    (c,) = complete("attach x", COMMANDS, snap)[1]
+    assert "\x1b" not in c.display and "\x07" not in c.display
+    assert shlex.split(c.text) == [hostile]
+
+
+def test_remote_names_where_a_command_takes_one():
+    table = (Command("remote", "remotes", subcommands=(Command("rm", "remove one", positionals=(Pos("NAME", Kind.REMOTE),)),)),)
+    assert texts("remote ", table) == ["rm"]
+    assert texts("remote rm ", table) == ["dev", "gpu"]
+    assert texts("remote rm g", table) == ["gpu"]
+
+
+def test_remote_subcommands_and_remote_names_in_the_real_table():
+    assert texts("remote ") == ["add", "list", "remove", "test", "trust"]
+    assert texts("remote t") == ["test", "trust"]
+    assert texts("remote remove ") == ["dev", "gpu"]
+    assert texts("remote trust g") == ["gpu"]
+    assert texts("remote test d") == ["dev"]
+    assert texts("remote bogus ") == []
+
+
+def test_option_with_single_spelling_and_text_values():
+    table = (Command("x", "x", options=(Opt(("-q",)), Opt(("--out",), "PATH", Kind.PATH))),)
+    assert texts("x -", table) == ["-q", "--out"]
+    assert texts("x --out ", table) == []
+
+
+def test_word_start():
+    assert word_start("attach ap") == 7
+    assert word_start("attach 'my ap") == 7
+    assert word_start("attach my\\ ap") == 7
+    assert word_start("attach ") == 7
+    assert word_start("") == 0
+
+
+def test_prompt_toolkit_completer_replaces_the_typed_word():
+    completer = NavishCompleter(COMMANDS, lambda: SNAP)
+    text = "attach 'local:m"
+    completions = list(completer.get_completions(Document(text), None))
+    assert [(c.text, c.start_position) for c in completions] == [("'local:my api'", -len("'local:m"))]
