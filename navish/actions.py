@@ -20,8 +20,8 @@ from .sanitize import one_line
 
 q = shlex.quote
 
-# Exit codes the scripts use to say what went wrong.
-_EXISTS, _CHANGED, _NO_DIR, _WRITE_FAILED, _TMUX_FAILED, _NO_FILE = 10, 11, 12, 13, 14, 15
+# Exit codes the scripts use to say what went wrong (shared with setup_actions).
+EXIT_EXISTS, EXIT_CHANGED, EXIT_NO_DIR, EXIT_WRITE_FAILED, EXIT_TMUX_FAILED, EXIT_NO_FILE = 10, 11, 12, 13, 14, 15
 
 
 def tmux_arg(value: str) -> str:
@@ -48,7 +48,8 @@ def _check(result: ScriptResult, host: Host, what: str, reasons: dict[int, str] 
 # -- poll ----------------------------------------------------------------------------------
 # One run, three forks: tmux for the live sessions, stat for names/mtimes/sizes, awk for all
 # contents. awk frames each file as `F <name bytes> <content bytes>\n<name><content>` so a
-# hostile file cannot forge another file's frame.
+# hostile file cannot forge another file's frame. Files are passed as `./NAME`: awk would take
+# a bare `a=b.json` for a variable assignment.
 _AWK_FRAMES = r"""
 function emit() { printf "F %d %d\n%s%s", length(name), length(buf), name, buf }
 FNR == 1 { if (name != "") emit(); name = FILENAME; buf = "" }
@@ -66,7 +67,7 @@ nl='
 '
 set --
 for f in *.json; do
-  case $f in *"$nl"*) ;; *) [ -f "$f" ] && set -- "$@" "$f" ;; esac
+  case $f in *"$nl"*) ;; *) [ -f "$f" ] && set -- "$@" "./$f" ;; esac
 done
 [ $# -gt 0 ] || exit 0
 stat -c 'M %Y %s %n' -- "$@" 2>/dev/null || stat -f 'M %m %z %N' -- "$@"
@@ -93,8 +94,8 @@ def parse_poll(out: bytes) -> PollData:
             dir_missing = True
         elif kind == "M":
             mtime, size, name = (rest.split(" ", 2) + ["", ""])[:3]
-            if mtime.isdigit() and size.isdigit() and name:
-                stats[name] = (float(mtime), int(size))
+            if mtime.isdigit() and size.isdigit() and name.startswith("./"):
+                stats[name[2:]] = (float(mtime), int(size))
     contents = _parse_frames(frames)
     files = tuple(
         StatusFile(name, mtime, size, contents.get(name)) for name, (mtime, size) in sorted(stats.items())
@@ -113,7 +114,7 @@ def _parse_frames(data: bytes) -> dict[str, bytes]:
             break  # truncated or garbled output: keep what was framed so far
         name_len, content_len = int(header[1]), int(header[2])
         start = end + 1
-        name = data[start : start + name_len].decode("utf-8", "replace")
+        name = data[start : start + name_len].decode("utf-8", "replace").removeprefix("./")
         contents[name] = data[start + name_len : start + name_len + content_len]
         pos = start + name_len + content_len
     return contents
@@ -198,12 +199,12 @@ async def kill(host: Host, session: str, status_file: str | None, timeout: float
     """Kill the tmux session (if it exists) and remove its status file (if any)."""
     script = f"""{_session_dir(host)}
 if {host.tmux} has-session -t {tmux_target(session)} 2>/dev/null; then
-  {host.tmux} kill-session -t {tmux_target(session)} || exit {_TMUX_FAILED}
+  {host.tmux} kill-session -t {tmux_target(session)} || exit {EXIT_TMUX_FAILED}
 fi
 """
     if status_file:
         script += f'rm -f -- "$d"/{q(status_file)}\n'
-    _check(await host.run(script, timeout=timeout), host, f"kill {session!r}", {_TMUX_FAILED: "tmux refused"})
+    _check(await host.run(script, timeout=timeout), host, f"kill {session!r}", {EXIT_TMUX_FAILED: "tmux refused"})
 
 
 async def prune(host: Host, gone: list[tuple[str, str]], timeout: float) -> list[str]:
@@ -223,27 +224,34 @@ async def prune(host: Host, gone: list[tuple[str, str]], timeout: float) -> list
 
 # -- rewriting status files: dismiss, rename -----------------------------------------------
 async def read_status(host: Host, status_file: str, timeout: float) -> str:
-    script = f'{_session_dir(host)}\ncat -- "$d"/{q(status_file)} 2>/dev/null || exit {_NO_FILE}'
-    result = _check(await host.run(script, timeout=timeout), host, "read", {_NO_FILE: f"{status_file} is gone"})
+    script = f'{_session_dir(host)}\ncat -- "$d"/{q(status_file)} 2>/dev/null || exit {EXIT_NO_FILE}'
+    result = _check(await host.run(script, timeout=timeout), host, "read", {EXIT_NO_FILE: f"{status_file} is gone"})
     try:
         return result.stdout.decode("utf-8")
     except UnicodeDecodeError:
         raise ActionFailed(f"{host.name}: {status_file} is not UTF-8 text") from None
 
 
-def rewrite_script(host: Host, source: str, target: str, expected: str, before_write: str = "") -> str:
-    """Replace `target` with stdin, atomically, if `source` still holds `expected`.
+def replace_file_script(directory: str, source: str, target: str, expected: str | None, before_write: str = "") -> str:
+    """Replace `target` in `directory` (an sh expression) with stdin, atomically, if `source`
+    still holds `expected` (None: if `source` still does not exist).
 
-    Runs `before_write` after the check; `source` is removed when it differs from `target`.
-    The new file keeps the old one's mode (`cp -p`, then overwritten in place), made writable for its owner.
+    Runs `before_write` after that check; `source` is removed when it differs from `target`.
+    The new file keeps the old one's mode (`cp -p`, then overwritten in place), made writable
+    for its owner.
     """
-    script = f"""{_session_dir(host)}
-cd "$d" || exit {_NO_DIR}
-printf '%s' {q(expected)} | cmp -s - {q(source)} || exit {_CHANGED}
+    if expected is None:
+        check = f"[ -e {q(source)} ] && exit {EXIT_CHANGED}"
+        keep_mode = ""
+    else:
+        check = f"printf '%s' {q(expected)} | cmp -s - {q(source)} || exit {EXIT_CHANGED}"
+        keep_mode = f'cp -p -- {q(source)} "$tmp" 2>/dev/null && chmod u+w "$tmp"'
+    script = f"""cd {directory} || exit {EXIT_NO_DIR}
+{check}
 {before_write}
-tmp=$(mktemp .navish.XXXXXX) || exit {_WRITE_FAILED}
-cp -p -- {q(source)} "$tmp" 2>/dev/null && chmod u+w "$tmp"
-cat > "$tmp" && mv -f -- "$tmp" {q(target)} || {{ rm -f -- "$tmp"; exit {_WRITE_FAILED}; }}
+tmp=$(mktemp .navish.XXXXXX) || exit {EXIT_WRITE_FAILED}
+{keep_mode}
+cat > "$tmp" && mv -f -- "$tmp" {q(target)} || {{ rm -f -- "$tmp"; exit {EXIT_WRITE_FAILED}; }}
 """
     if source != target:
         script += f"rm -f -- {q(source)}\n"
@@ -272,10 +280,10 @@ async def rewrite_status(
         except ValueError as exc:
             raise ActionFailed(f"{host.name}: cannot rewrite {status_file}: {exc}") from None
         new = change(dict(obj))
-        script = rewrite_script(host, status_file, target or status_file, text, before_write)
+        script = replace_file_script(sh_path(host.session_dir), status_file, target or status_file, text, before_write)
         result = await host.run(script, stdin=json.dumps(new, ensure_ascii=False, indent=2) + "\n", timeout=timeout)
-        if result.returncode != _CHANGED:
-            _check(result, host, f"rewrite of {status_file}", {_WRITE_FAILED: "could not write the file", **(reasons or {})})
+        if result.returncode != EXIT_CHANGED:
+            _check(result, host, f"rewrite of {status_file}", {EXIT_WRITE_FAILED: "could not write the file", **(reasons or {})})
             return new
     raise ActionFailed(f"{host.name}: {status_file} keeps changing; try again")
 
@@ -307,14 +315,14 @@ async def rename(host: Host, session: str, status_file: str | None, new: str, li
     """Rename the tmux session and move its status file to `NEW.json`, rewriting `tmux_session`."""
     check_new_name(new)
     new_file = f"{new}.json"
-    guard = f"""{host.tmux} has-session -t {tmux_target(new)} 2>/dev/null && exit {_EXISTS}
-[ -e {q(new_file)} ] && exit {_EXISTS}"""
+    guard = f"""{host.tmux} has-session -t {tmux_target(new)} 2>/dev/null && exit {EXIT_EXISTS}
+[ -e {q(new_file)} ] && exit {EXIT_EXISTS}"""
     rename_tmux = ""
     if live:
         rename_tmux = (
-            f"{host.tmux} rename-session -t {tmux_target(session)} -- {tmux_arg(new)} || exit {_TMUX_FAILED}"
+            f"{host.tmux} rename-session -t {tmux_target(session)} -- {tmux_arg(new)} || exit {EXIT_TMUX_FAILED}"
         )
-    reasons = {_EXISTS: f"a session named {new!r} already exists", _TMUX_FAILED: "tmux refused the rename"}
+    reasons = {EXIT_EXISTS: f"a session named {new!r} already exists", EXIT_TMUX_FAILED: "tmux refused the rename"}
     if status_file is None:
         script = f'{_session_dir(host)}\ncd "$d" 2>/dev/null || cd /\n{guard}\n{rename_tmux}'
         _check(await host.run(script, timeout=timeout), host, f"rename of {session!r}", reasons)

@@ -124,13 +124,19 @@ class App:
         await self.ensure_fresh([host] if host else None)
         return self.registry.resolve(ref)
 
+    def reachable_host(self, name: str) -> Host:
+        """A host to act on; fails fast when its last poll failed (the poll loop retries it)."""
+        status = self.registry.host(name)
+        if status.error is not None:
+            raise HostUnreachable(f"{name} is unreachable: {status.error}")
+        return self.hosts[name]
+
     def action_host(self, session: Session) -> Host:
         """The host to act on for a session; fails fast when that host is offline."""
-        status = self.registry.host(session.host)
-        if session.offline or not status.state.reachable:
-            reason = status.error or status.state.value
-            raise HostUnreachable(f"{session.ref} is on an unreachable host: {reason}")
-        return self.hosts[session.host]
+        if session.offline:
+            status = self.registry.host(session.host)
+            raise HostUnreachable(f"{session.ref} is on an unreachable host: {status.error or status.state.value}")
+        return self.reachable_host(session.host)
 
     async def git_info(self, session: Session) -> actions.GitInfo | str:
         """Git info for a session's cwd, cached per host and cwd for the host's TTL."""

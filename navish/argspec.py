@@ -34,10 +34,13 @@ class Pos:
     kind: Kind = Kind.TEXT
     optional: bool = False
     choices: tuple[str, ...] = ()
+    greedy: bool = False
+    """Takes every remaining word, joined by spaces (`help remote add`)."""
 
     @property
     def usage(self) -> str:
-        return f"[{self.name}]" if self.optional else self.name
+        name = f"{self.name}..." if self.greedy else self.name
+        return f"[{name}]" if self.optional else name
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,10 @@ def parse_args(command: str, positionals: tuple[Pos, ...], options: tuple[Opt, .
             inline = words.pop(0)
         values[opt.dest] = convert(command, name, opt.kind, inline, opt.choices)
     for pos in positionals:
-        if rest:
+        if rest and pos.greedy:
+            values[pos.name.lower()] = " ".join(rest)
+            rest = []
+        elif rest:
             values[pos.name.lower()] = convert(command, pos.name, pos.kind, rest.pop(0), pos.choices)
         elif pos.optional:
             values[pos.name.lower()] = None

@@ -90,16 +90,19 @@ def word_start(text: str) -> int:
 
 def _split(text: str) -> tuple[list[str], str]:
     """Complete words before the cursor, and the (unquoted) word being typed."""
-    try:
-        words = shlex.split(text)
-    except ValueError:  # an open quote: complete inside it
+    start = word_start(text)
+    return shlex.split(text[:start]), _unquote(text[start:])
+
+
+def _unquote(word: str) -> str:
+    """The word being typed as the shell will see it, even with its quote still open."""
+    for closing in ("", '"', "'", "\\"):
         try:
-            words = shlex.split(text + '"')
+            parts = shlex.split(word + closing)
         except ValueError:
-            words = shlex.split(text + "'")
-    if text and not text[-1].isspace() and words:
-        return words[:-1], words[-1]
-    return words, ""
+            continue
+        return parts[0] if parts else ""
+    return word
 
 
 def _positional_index(rest: list[str], options: tuple[Opt, ...]) -> int:

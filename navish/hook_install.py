@@ -1,7 +1,7 @@
 """Add navish's hook to a Claude Code settings.json, and take it out again.
 
-The core is text in, text out (`plan_install`, `plan_uninstall`), so the same code serves the local
-file (`install_local`, `uninstall_local`) and a remote host's file read and written over SSH.
+The core is text in, text out (`plan_install`, `plan_uninstall`); `setup_actions` reads and writes
+the file on any host (this machine or a remote over SSH) with the same scripts.
 navish's entries are recognised by `MARKER`, a shell comment ending their command: uninstall removes
 exactly them, and every other setting and hook is kept.
 """
@@ -11,10 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import os
 import shlex
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,11 +38,6 @@ HOOK_EVENTS: tuple[tuple[str, str], ...] = (
 
 HOOK_TIMEOUT = 10
 """Seconds Claude Code waits for one hook call (its default is 60)."""
-
-PYTHON_PROBE = ("python3", "-I", "-S", "-c", "import sys; print(sys.executable)")
-"""Run on the target host, prints the absolute interpreter to give `hook_command`: behind a pyenv
-shim, a bare `python3` costs ~75 ms more per hook call."""
-
 
 class SettingsError(NavishError, ValueError):
     """The settings file cannot be changed safely (invalid JSON, unexpected shape); it is left untouched."""
@@ -175,84 +167,6 @@ def _plan(old_text: str, transform: Callable[[dict], dict], label: str) -> tuple
         old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), label, label
     )
     return new_text, "".join(line if line.endswith("\n") else line + "\n" for line in diff)
-
-
-# -- the local file ------------------------------------------------------------------------
-
-
-def install_local(
-    settings_path: str | os.PathLike,
-    hook_path: str | os.PathLike,
-    dry_run: bool = False,
-    *,
-    python: str | None = None,
-    session_dir: str | None = None,
-) -> str:
-    """Merge navish's hooks into a local settings file; return the diff (dry run) or a summary + diff.
-
-    `python` defaults to what PYTHON_PROBE prints here (`python3` if that fails).
-    """
-    python = python or local_python()
-
-    def command_for(status: str) -> str:
-        return hook_command(os.fspath(hook_path), status, python=python, session_dir=session_dir)
-
-    return _update_local(settings_path, lambda text, label: plan_install(text, command_for, label=label), dry_run)
-
-
-def uninstall_local(settings_path: str | os.PathLike, dry_run: bool = False) -> str:
-    """Remove navish's hooks from a local settings file; return the diff (dry run) or a summary + diff."""
-    return _update_local(settings_path, lambda text, label: plan_uninstall(text, label=label), dry_run)
-
-
-def local_python() -> str:
-    """The absolute path of this host's `python3`, or `python3` when it cannot be found."""
-    try:
-        out = subprocess.run(PYTHON_PROBE, capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "python3"
-    return out.strip() or "python3"
-
-
-def _update_local(settings_path, plan: Callable[[str, str], tuple[str, str]], dry_run: bool) -> str:
-    label = os.fspath(settings_path)
-    path = os.path.realpath(os.path.expanduser(label))  # write through a symlinked settings.json
-    try:
-        old_text: str | None = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        old_text = None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{label}: cannot read: {exc}") from None
-    new_text, diff = plan(old_text or "", label)
-    if not diff:
-        return f"{label}: no change"
-    if dry_run:
-        return diff
-    summary = f"{label}: updated"
-    if old_text is None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        mode = 0o644
-    else:
-        mode = os.stat(path).st_mode & 0o777  # the backup may hold secrets too (`env`)
-        _write_atomic(path + ".bak", old_text, mode)
-        summary += f" (previous version in {label}.bak)"
-    _write_atomic(path, new_text, mode)
-    return f"{summary}\n{diff}"
-
-
-def _write_atomic(path: str, text: str, mode: int) -> None:
-    """Replace `path` by `text` with `mode`: temp file in the same dir, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _shell_path(path: str) -> str:

@@ -7,6 +7,7 @@ does not know survive every rewrite and reach `ls --json`.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -150,9 +151,14 @@ class Session:
 
 
 def as_number(value: Any) -> float | None:
+    """A finite number from untrusted JSON, else None (JSON's 1e400 decodes to infinity)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_ref(text: str) -> tuple[str | None, str]:

@@ -4,7 +4,9 @@ through `sanitize` before it reaches the result."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from typing import Any, Iterable
 
 from tabulate import tabulate
@@ -34,7 +36,7 @@ def paint(text: str, sgr: str | None, color: bool) -> str:
 
 def format_age(seconds: float | None) -> str:
     """A short human age: 42s, 5m, 3h, 2d."""
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         return "-"
     seconds = max(int(seconds), 0)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -57,7 +59,7 @@ def short_path(path: str, home: str | None, limit: int) -> str:
 def sessions_table(sessions: list[Session], now: float, *, width: int = 100, color: bool = False) -> str:
     """The `ls` table: host, session, status, age, cwd, message; offline rows greyed.
 
-    Messages are cut to what is left of `width` after the other columns.
+    Messages are cut so the lines fit in `width` (they never go below 20 characters).
     """
     if not sessions:
         return "no sessions"
@@ -65,7 +67,7 @@ def sessions_table(sessions: list[Session], now: float, *, width: int = 100, col
     headers = ["HOST", "SESSION", "STATUS", "AGE", "CWD", "MESSAGE"]
     plain = []
     for s in sessions:
-        status = s.display_status + ("*" if s.rank < s.own_rank else "") + (" (offline)" if s.offline else "")
+        status = one_line(s.display_status, 20) + ("*" if s.rank < s.own_rank else "") + (" (offline)" if s.offline else "")
         plain.append(
             [
                 one_line(s.host, 16),
@@ -75,20 +77,30 @@ def sessions_table(sessions: list[Session], now: float, *, width: int = 100, col
                 short_path(s.cwd, home if s.host == "local" else None, 30),
             ]
         )
-    used = sum(max(len(h), *(len(row[i]) for row in plain)) + 2 for i, h in enumerate(headers[:-1]))
-    room = max(width - used - 1, 20)
-    rows = []
-    for s, cells in zip(sessions, plain):
-        cells = [*cells, one_line(s.message, room)]
-        if s.offline:
-            cells = [paint(c, DIM, color) for c in cells]
-        else:
-            cells[2] = paint(cells[2], _STATUS_COLOURS.get(s.display_status), color)
-        rows.append(cells)
-    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+    def render(room: int) -> str:
+        rows = []
+        for s, cells in zip(sessions, plain):
+            cells = [*cells, one_line(s.message, room)]
+            if s.offline:
+                cells = [paint(c, DIM, color) for c in cells]
+            else:
+                cells[2] = paint(cells[2], _STATUS_COLOURS.get(s.display_status), color)
+            rows.append(cells)
+        return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+    room = max(width, 40)
+    table = render(room)
+    overflow = max(len(_visible(line)) for line in table.splitlines()) - width
+    if overflow > 0:
+        table = render(max(room - overflow, 20))
     if any(s.rank < s.own_rank for s in sessions):
         table += "\n* a team agent is waiting for you"
     return table
+
+
+def _visible(line: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", line)
 
 
 def session_json(session: Session) -> dict[str, Any]:

@@ -30,9 +30,14 @@ def _caret(match: re.Match[str]) -> str:
     return f"<U+{code:04X}>"
 
 
+def _encodable(text: str) -> str:
+    """Lone surrogates (valid in JSON strings) cannot be printed as UTF-8: make them `?`."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def one_line(text: object, limit: int | None = None) -> str:
     """Untrusted text as one printable line: escape sequences dropped, controls shown as `^X`."""
-    text = _ESCAPE_RE.sub("", str(text))
+    text = _ESCAPE_RE.sub("", _encodable(str(text)))
     text = text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", " ")
     text = _CONTROL_RE.sub(_caret, text)
     if limit is not None and len(text) > limit:
@@ -42,6 +47,7 @@ def one_line(text: object, limit: int | None = None) -> str:
 
 def pane_text(text: str, keep_color: bool = True) -> str:
     """Captured pane output safe to print: only SGR colour codes (optionally) survive."""
+    text = _encodable(text)
     pieces: list[str] = []
     position = 0
     for match in _ESCAPE_RE.finditer(text):

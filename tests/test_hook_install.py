@@ -1,4 +1,4 @@
-"""install-hooks / uninstall-hooks: the settings.json transform and the local file."""
+"""install-hooks / uninstall-hooks: the pure settings.json transform (the host side is in test_install_hooks)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from navish.hook_install import (
     MARKER,
     SettingsError,
     hook_command,
-    install_local,
     is_navish_hook,
     merge_hooks,
     plan_install,
     plan_uninstall,
     remove_hooks,
-    uninstall_local,
 )
 
 HOOK = "/opt/hooks/hook.py"
@@ -128,98 +126,3 @@ def test_an_empty_file_is_an_empty_object():
     text, diff = plan_install("", command_for)
     assert navish_commands(json.loads(text))["Stop"] == [command_for("done")]
     assert plan_uninstall("") == ("", "")
-
-
-# -- the local file ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def settings_file(tmp_path):
-    path = tmp_path / ".claude" / "settings.json"
-    path.parent.mkdir()
-    path.write_text(json.dumps(SETTINGS, indent=4))
-    path.chmod(0o600)
-    return path
-
-
-def test_install_writes_a_backup_and_keeps_the_mode(settings_file):
-    original = settings_file.read_text()
-    report = install_local(settings_file, HOOK, python="python3")
-    assert report.startswith(f"{settings_file}: updated (previous version in {settings_file}.bak)\n")
-    assert f"+            \"command\": {json.dumps(command_for('done'))}," in report
-    assert settings_file.with_name("settings.json.bak").read_text() == original
-    assert settings_file.stat().st_mode & 0o777 == 0o600
-    assert settings_file.with_name("settings.json.bak").stat().st_mode & 0o777 == 0o600
-    assert merge_hooks(SETTINGS, command_for) == json.loads(settings_file.read_text())
-    assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json", "settings.json.bak"]
-
-
-def test_a_second_install_touches_nothing(settings_file):
-    install_local(settings_file, HOOK, python="python3")
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in settings_file.parent.iterdir()}
-    assert install_local(settings_file, HOOK, python="python3") == f"{settings_file}: no change"
-    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in settings_file.parent.iterdir()} == before
-
-
-def test_dry_run_returns_the_diff_and_writes_nothing(settings_file):
-    before = settings_file.read_bytes()
-    diff = install_local(settings_file, HOOK, dry_run=True, python="python3")
-    assert diff.startswith(f"--- {settings_file}\n+++ {settings_file}\n@@")
-    assert settings_file.read_bytes() == before
-    assert [p.name for p in settings_file.parent.iterdir()] == ["settings.json"]
-
-
-def test_invalid_json_is_reported_and_left_untouched(settings_file):
-    settings_file.write_text('{"model": "opus",}')
-    with pytest.raises(SettingsError, match=r"settings.json: invalid JSON at line 1 column 18 .*; left unchanged$"):
-        install_local(settings_file, HOOK, python="python3")
-    assert settings_file.read_text() == '{"model": "opus",}'
-    assert [p.name for p in settings_file.parent.iterdir()] == ["settings.json"]
-
-
-def test_a_missing_file_is_created_without_backup(tmp_path):
-    path = tmp_path / "new" / "settings.json"
-    install_local(path, HOOK, python="python3")
-    assert navish_commands(json.loads(path.read_text()))["PostToolUse"] == [command_for("working")]
-    assert [p.name for p in path.parent.iterdir()] == ["settings.json"]
-    assert uninstall_local(tmp_path / "absent.json") == f"{tmp_path / 'absent.json'}: no change"
-
-
-def test_uninstall_restores_the_original_settings(settings_file):
-    install_local(settings_file, HOOK, python="python3")
-    uninstall_local(settings_file)
-    assert json.loads(settings_file.read_text()) == SETTINGS
-    assert uninstall_local(settings_file) == f"{settings_file}: no change"
-
-
-def test_a_symlinked_settings_file_stays_a_symlink(settings_file, tmp_path):
-    link = tmp_path / "link.json"
-    link.symlink_to(settings_file)
-    install_local(link, HOOK, python="python3")
-    assert link.is_symlink()
-    assert navish_commands(json.loads(settings_file.read_text()))["Stop"] == [command_for("done")]
-
-
-def test_the_default_interpreter_is_an_absolute_path(tmp_path):
-    install_local(tmp_path / "settings.json", HOOK)
-    [command] = navish_commands(json.loads((tmp_path / "settings.json").read_text()))["Stop"]
-    python = shlex.split(command)[0]
-    assert os.path.isabs(python) and os.access(python, os.X_OK)
-
-
-def test_every_installed_command_runs_the_hook(tmp_path):
-    """Each command as written in settings.json, run by a shell, records the status it stands for."""
-    settings, sessions = tmp_path / "settings.json", tmp_path / "sessions dir"
-    install_local(settings, HOOK_SOURCE, session_dir=str(sessions))
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    for event, status in HOOK_EVENTS:
-        [command] = navish_commands(json.loads(settings.read_text()))[event]
-        payload = {"hook_event_name": event, "session_id": "abcdefgh-1", "cwd": "/p"}
-        if event in ("SubagentStart", "SubagentStop", "TeammateIdle", "TaskCompleted"):
-            payload["teammate_name"] = f"mate-{event}"
-        result = subprocess.run(["sh", "-c", command], input=json.dumps(payload).encode(), capture_output=True, env=env)
-        assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
-        doc = json.loads((sessions / "claude-abcdefgh.json").read_text())
-        agents = {a["name"]: a["status"] for a in doc.get("team", {}).get("agents", [])}
-        recorded = agents[payload["teammate_name"]] if "teammate_name" in payload else doc["status"]
-        assert recorded == status, event

@@ -211,6 +211,8 @@ def test_duplicate_claims_without_own_file_keep_the_most_recent():
 
 # -- parse_poll ----------------------------------------------------------------------------
 def frame(name: bytes, content: bytes) -> bytes:
+    """What the poll script's awk prints for one file (it is given `./NAME`)."""
+    name = b"./" + name
     return b"F %d %d\n" % (len(name), len(content)) + name + content
 
 
@@ -218,7 +220,7 @@ def poll_output(sessions=(), tmux_status=0, files=(), mtime=100):
     head = b"".join(b"S " + s + b"\n" for s in sessions) + b"T %d\n" % tmux_status
     if not files:
         return head
-    head += b"".join(b"M %d %d %s\n" % (mtime, len(c), n) for n, c in files)
+    head += b"".join(b"M %d %d ./%s\n" % (mtime, len(c), n) for n, c in files)
     return head + b"@files\n" + b"".join(frame(n, c) for n, c in files)
 
 
@@ -263,8 +265,8 @@ def test_parse_poll_unicode_and_spaced_names():
 def test_hostile_content_cannot_forge_another_frame():
     victim = b'{"tmux_session": "victim", "status": "idle"}\n'
     forged = b'{"tmux_session": "victim", "status": "permission"}\n'
-    evil = b'{"tmux_session": "evil", "status": "idle"}\nF 11 ' + b"%d" % len(forged) + b"\nvictim.json" + forged
-    evil += b"\n@files\nM 1 1 victim.json\n"
+    evil = b'{"tmux_session": "evil", "status": "idle"}\nF 13 ' + b"%d" % len(forged) + b"\n./victim.json" + forged
+    evil += b"\n@files\nM 1 1 ./victim.json\n"
     data = parse_poll(poll_output([b"evil", b"victim"], files=[(b"evil.json", evil), (b"victim.json", victim)]))
     contents = {f.name: f.content for f in data.files}
     assert contents == {"evil.json": evil, "victim.json": victim}
@@ -275,7 +277,7 @@ def test_hostile_content_cannot_forge_another_frame():
 
 def test_hostile_file_listed_last_cannot_add_content_for_others():
     a = b'{"tmux_session": "a", "status": "idle"}\n'
-    evil = b"x\nF 6 2\na.json{}"
+    evil = b"x\nF 8 2\n./a.json{}"
     data = parse_poll(poll_output([b"a"], files=[(b"a.json", a), (b"z.json", evil)]))
     assert {f.name: f.content for f in data.files} == {"a.json": a, "z.json": evil}
 
@@ -300,7 +302,7 @@ def test_garbage_after_frames_is_ignored():
 
 
 def test_stat_line_for_a_file_without_frame_gives_no_content():
-    out = b"T 0\nM 5 0 empty.json\n@files\n"
+    out = b"T 0\nM 5 0 ./empty.json\n@files\n"
     (f,) = parse_poll(out).files
     assert f.name == "empty.json" and f.content is None
     found = host_sessions("local", parse_poll(out))

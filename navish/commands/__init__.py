@@ -9,6 +9,7 @@ from .base import Command, Context, Result, find_command, help_text
 from .base import dispatch as _dispatch
 from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
+from .setup import SETUP_COMMANDS
 
 
 async def _help(ctx: Context, a: dict[str, Any]) -> Result:
@@ -22,7 +23,8 @@ async def _exit(ctx: Context, a: dict[str, Any]) -> Result:
 COMMANDS: tuple[Command, ...] = (
     *SESSION_COMMANDS,
     *REMOTE_COMMANDS,
-    Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True),)),
+    *SETUP_COMMANDS,
+    Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True, greedy=True),)),
     Command("exit", "leave navish (also: quit, Ctrl-D)", _exit, aliases=("quit",)),
 )
 
