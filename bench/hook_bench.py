@@ -20,9 +20,15 @@ import subprocess
 import tempfile
 import time
 
-from navish.hook_install import HOOK_SOURCE, local_python
+from navish.hook_install import HOOK_SOURCE
 
 EVENT = json.dumps({"hook_event_name": "PostToolUse", "session_id": "b", "cwd": "/tmp", "tool_name": "Read"}).encode()
+
+
+def system_python() -> str:
+    """The absolute python3 that install-hooks would write (no pyenv shim in front of it)."""
+    probe = ["python3", "-I", "-S", "-c", "import sys; print(sys.executable)"]
+    return subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def time_calls(argv: list[str], env: dict, runs: int) -> list[float]:
@@ -42,7 +48,7 @@ def report(label: str, times: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=100)
-    parser.add_argument("--python", default=local_python())
+    parser.add_argument("--python", default=system_python())
     parser.add_argument("--flags", default="-I -S", help='interpreter flags ("" for none)')
     args = parser.parse_args()
 
