@@ -97,10 +97,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo: bool) -> App:
     """The app with this machine and every configured remote; closed (pool last) on exit."""
-    from dataclasses import asdict
-
     from .app import App
-    from .hosts.ssh import RemoteSpec, SshPool
+    from .hosts.ssh import SshPool
 
     settings = config.settings
     pool = SshPool(connect_timeout=settings.connect_timeout)
@@ -109,7 +107,7 @@ async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo
         poll_interval=settings.poll_interval,
         command_timeout=settings.command_timeout,
         config_path=None if demo else config.path,
-        remote_factory=lambda remote: pool.host(RemoteSpec(**asdict(remote)), on_state_change=app.on_host_state),
+        remote_factory=lambda remote: pool.host(remote, on_state_change=app.on_host_state),
     )
     stack.push_async_callback(app.close)
     app.add_host(local, cache_ttl=settings.poll_interval)

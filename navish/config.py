@@ -148,14 +148,28 @@ def _port(value: Any) -> int:
     raise _Expected("an integer from 1 to 65535")
 
 
-_JUMP_HOST = re.compile(r"(?:[^@\s,]+@)?[^@\s,:]+(?::(\d{1,5}))?")
+def parse_jump_host(text: str) -> tuple[str | None, str, int | None]:
+    """Split `[USER@]HOST[:PORT]` (HOST may be `[v6addr]`) into (user, host, port)."""
+    user, sep, rest = text.rpartition("@")
+    host, port = rest, None
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail.startswith(":"):
+            port = tail[1:]
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    bad_host = not host or (":" in host and not rest.startswith("[")) or any(c.isspace() or c == "," for c in text)
+    if bad_host or (port is not None and not (port.isdigit() and 1 <= int(port) <= 65535)):
+        raise ValueError(f"bad jump host {text!r}: expected [USER@]HOST[:PORT]")
+    return (user if sep else None) or None, host, int(port) if port else None
 
 
 def _jump_host(value: Any) -> str:
-    match = _JUMP_HOST.fullmatch(value) if isinstance(value, str) else None
-    if match and (match[1] is None or 1 <= int(match[1]) <= 65535):
-        return value
-    raise _Expected("[USER@]HOST[:PORT]")
+    try:
+        parse_jump_host(value if isinstance(value, str) else "")
+    except ValueError:
+        raise _Expected("[USER@]HOST[:PORT]") from None
+    return value
 
 
 _Schema = dict[str, tuple[Any, Callable[[Any], Any]]]

@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from navish.hosts.ssh import RemoteSpec
+from navish.config import RemoteConfig
 
 SSHD = "/usr/sbin/sshd"
 NON_POSIX_SHELLS = {"fish": "fish", "tcsh": "tcsh", "csh": "csh"}
@@ -186,12 +186,12 @@ class Sshd:
         return f"[{self.address}]:{self.port} {self.public_host_key()}"
 
     def spec(self, key: Path | str, *, name: str = "dev", known_hosts: Path | str | None = None,
-             user: str | None = None, **kw) -> RemoteSpec:
-        """A `RemoteSpec` for this server; `known_hosts` defaults to a file trusting it alone."""
+             user: str | None = None, **kw) -> RemoteConfig:
+        """A `RemoteConfig` for this server; `known_hosts` defaults to a file trusting it alone."""
         if known_hosts is None:
             known_hosts = self.dir / "known_hosts"
             write_known_hosts(known_hosts, self)
-        return RemoteSpec(
+        return RemoteConfig(
             name=name,
             host=self.address,
             port=self.port,

@@ -15,7 +15,8 @@ import pytest
 
 from navish.errors import HostUnreachable, NavishError
 from navish.hosts.base import Host
-from navish.hosts.ssh import RemoteSpec, SshHost, SshPool, append_known_host, parse_jump_host
+from navish.config import RemoteConfig, parse_jump_host
+from navish.hosts.ssh import SshHost, SshPool, append_known_host
 from navish.model import HostState
 from tests.sshd import (  # noqa: F401  (fixtures)
     client_key,
@@ -141,7 +142,7 @@ def test_concurrent_runs_share_one_connection(sshd_factory, client_key):
 
 def test_connection_refused_is_fast_and_offline(tmp_path, client_key):
     port = free_port()
-    spec = RemoteSpec("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+    spec = RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
                       known_hosts=str(tmp_path / "kh"))
 
     async def main():
@@ -160,7 +161,7 @@ def test_connection_refused_is_fast_and_offline(tmp_path, client_key):
 
 def test_silent_server_times_out_within_connect_timeout(tmp_path, client_key):
     with silent_listener() as port:
-        spec = RemoteSpec("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+        spec = RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
                           known_hosts=str(tmp_path / "kh"))
 
         async def main():
@@ -190,7 +191,7 @@ def test_backoff_fails_fast_without_reconnecting(tmp_path, client_key):
         server = await asyncio.start_server(drop, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         pool = make_pool(backoff_initial=30, backoff_max=60)
-        host = pool.host(RemoteSpec("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+        host = pool.host(RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
                                     known_hosts=str(tmp_path / "kh")))
         try:
             with pytest.raises(HostUnreachable) as first:
@@ -461,9 +462,9 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
 
 
 def test_attach_command_minimal():
-    host = SshHost(RemoteSpec("dev", "devbox"), SshPool())
+    host = SshHost(RemoteConfig("dev", "devbox"), SshPool())
     assert host.attach_command("main").argv == ["ssh", "-t", "devbox", "--", "tmux attach-session -t =main"]
-    host = SshHost(RemoteSpec("dev", "devbox", port=2200, user="me", key="/k%1"), SshPool(config="/cfg"))
+    host = SshHost(RemoteConfig("dev", "devbox", port=2200, user="me", key="/k%1"), SshPool(config="/cfg"))
     assert host.attach_command("a b").argv == [
         "ssh", "-F", "/cfg", "-t", "-p", "2200", "-i", "/k%%1", "me@devbox", "--", "tmux attach-session -t '=a b'",
     ]

@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple
 
 import asyncssh
 
+from ..config import RemoteConfig, parse_jump_host
 from ..errors import HostUnreachable, NavishError
 from ..model import HostState
 from .base import SH_COMMAND, AttachCommand, ScriptResult, frame_script
@@ -37,25 +38,6 @@ CIPHERS = (
 )
 """asyncssh's defaults with AES-GCM first: in asyncssh it costs about a third less CPU per
 channel than chacha20-poly1305 (which builds a cipher context per packet)."""
-
-
-@dataclass(frozen=True)
-class RemoteSpec:
-    """A remote as configured. `None` means "not set": OpenSSH defaults and ~/.ssh/config apply."""
-
-    name: str
-    """navish's name for the host, as in `dev:session`."""
-    host: str
-    """Host name, address or ~/.ssh/config alias."""
-    port: int | None = None
-    user: str | None = None
-    key: str | None = None
-    """Identity file; when set it is the only key offered (like IdentitiesOnly)."""
-    known_hosts: str | None = None
-    session_dir: str = "~/.claude-sessions"
-    cache_ttl: float = 10.0
-    jump_host: str | None = None
-    """`[USER@]HOST[:PORT]`, reached with this remote's key and known_hosts."""
 
 
 class HostKey(NamedTuple):
@@ -80,27 +62,12 @@ class _Hop:
     via: _Hop | None = None
 
     @classmethod
-    def of(cls, spec: RemoteSpec) -> _Hop:
+    def of(cls, spec: RemoteConfig) -> _Hop:
         via = None
         if spec.jump_host:
             user, host, port = parse_jump_host(spec.jump_host)
             via = cls(host, port, user, spec.key, spec.known_hosts)
         return cls(spec.host, spec.port, spec.user, spec.key, spec.known_hosts, via)
-
-
-def parse_jump_host(text: str) -> tuple[str | None, str, int | None]:
-    """Split `[USER@]HOST[:PORT]` (HOST may be `[v6addr]`) into (user, host, port)."""
-    user, sep, rest = text.rpartition("@")
-    host, port = rest, None
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = tail[1:]
-    elif rest.count(":") == 1:
-        host, port = rest.split(":")
-    if not host or (port is not None and not port.isdigit()):
-        raise ValueError(f"bad jump host {text!r}: expected [USER@]HOST[:PORT]")
-    return (user if sep else None) or None, host, int(port) if port else None
 
 
 @dataclass(frozen=True)
@@ -223,7 +190,7 @@ class SshPool:
         self.backoff_max = backoff_max
         self._links: dict[_Hop, _Link] = {}
 
-    def host(self, spec: RemoteSpec, *, on_state_change: Callable[[SshHost], None] | None = None) -> SshHost:
+    def host(self, spec: RemoteConfig, *, on_state_change: Callable[[SshHost], None] | None = None) -> SshHost:
         return SshHost(spec, self, on_state_change=on_state_change)
 
     def open_connections(self) -> int:
@@ -380,7 +347,7 @@ class SshHost:
     tmux = "tmux"
 
     def __init__(
-        self, spec: RemoteSpec, pool: SshPool, *, on_state_change: Callable[[SshHost], None] | None = None
+        self, spec: RemoteConfig, pool: SshPool, *, on_state_change: Callable[[SshHost], None] | None = None
     ):
         self.spec = spec
         self.name = spec.name
@@ -666,4 +633,4 @@ def _ssh_option(name: str, value: str) -> str:
     return f'{name}="{value}"' if any(c.isspace() for c in value) else f"{name}={value}"
 
 
-__all__ = ["HostKey", "RemoteSpec", "SshHost", "SshPool", "append_known_host", "parse_jump_host", "quiet_asyncssh"]
+__all__ = ["HostKey", "SshHost", "SshPool", "append_known_host", "quiet_asyncssh"]
