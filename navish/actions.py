@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import ActionFailed
-from .hosts.base import Host, ScriptResult, sh_path
+from .hosts.base import Host, ScriptResult, exact_target, sh_path, tmux_escape
 from .parsing import PollData, StatusFile, parse_status_object
 from .sanitize import one_line
 
@@ -25,13 +25,13 @@ EXIT_EXISTS, EXIT_CHANGED, EXIT_NO_DIR, EXIT_WRITE_FAILED, EXIT_TMUX_FAILED, EXI
 
 
 def tmux_arg(value: str) -> str:
-    """Quote a tmux argument: a trailing `;` would otherwise end the tmux command."""
-    return q(value[:-1] + "\\;" if value.endswith(";") else value)
+    """A tmux argument quoted for sh."""
+    return q(tmux_escape(value))
 
 
 def tmux_target(session: str) -> str:
-    """An exact-match session target (no prefix or pattern matching, no `$id` lookup)."""
-    return tmux_arg("=" + session)
+    """An exact-match session target, quoted for sh."""
+    return q(exact_target(session))
 
 
 def _session_dir(host: Host) -> str:

@@ -22,6 +22,8 @@ import pytest
 
 NAVISH = str(Path(sys.executable).parent / "navish")
 
+pytest_plugins = ["tests.sshd"]  # real-sshd fixtures: sshd_factory, client_key
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
@@ -32,9 +34,20 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
         report.longrepr = f"skipped under CI, which must run every test: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def event_loop():  # type: ignore[no-untyped-def]
+    """One event loop per test, so a pooled SSH connection lives across `run` calls."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 def run(coro: Any) -> Any:
-    """Run a coroutine to completion (the suite does without pytest-asyncio)."""
-    return asyncio.run(coro)
+    """Run a coroutine to completion on the test's loop (the suite does without pytest-asyncio)."""
+    return asyncio.get_event_loop().run_until_complete(coro)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -108,6 +121,30 @@ def tmux(world: dict[str, str]):  # type: ignore[no-untyped-def]
     server = Tmux(world)
     yield server
     server.kill_server()
+
+
+@pytest.fixture
+def ssh_host_for(world: dict[str, str], sshd_factory, client_key, event_loop):  # type: ignore[no-untyped-def]
+    """`make(session_dir) -> SshHost`: this test's world (HOME, tmux) reached over a real sshd.
+
+    The sshd gives its sessions the world's HOME and TMUX_TMPDIR, so a test can set up files and
+    tmux sessions locally and act on them through SSH exactly as through the local host.
+    """
+    from navish.hosts.ssh import SshPool
+
+    pools: list[SshPool] = []
+
+    def make(session_dir: str, name: str = "dev"):  # type: ignore[no-untyped-def]
+        server = sshd_factory(start=False)
+        server.home, server.tmux_dir = Path(world["HOME"]), Path(world["TMUX_TMPDIR"])
+        server.start()
+        pool = SshPool(config=None, agent_path=None)
+        pools.append(pool)
+        return pool.host(server.spec(client_key, name=name, session_dir=session_dir))
+
+    yield make
+    for pool in pools:
+        event_loop.run_until_complete(pool.close_all())
 
 
 @pytest.fixture

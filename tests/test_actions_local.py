@@ -1,4 +1,8 @@
-"""Every action's script against the real thing: tmux on a private socket, real files, real git."""
+"""Every action's script against the real thing: tmux on a private socket, real files, real git.
+
+Each test runs twice: through the local host and through a real sshd (the same world reached
+over SSH), which is what "remote parity" means: the same scripts, the same results.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,14 @@ HOSTILE_NAMES = [
 ]
 
 
-@pytest.fixture
-def host(session_dir: Path) -> LocalHost:
-    return LocalHost(str(session_dir))
+@pytest.fixture(params=["local", "ssh"])
+def host(request, session_dir: Path):  # type: ignore[no-untyped-def]
+    if request.param == "local":
+        return LocalHost(str(session_dir))
+    return request.getfixturevalue("ssh_host_for")(str(session_dir))
 
 
-def _poll(host: LocalHost):
+def _poll(host):  # type: ignore[no-untyped-def]
     return host_sessions(host.name, run(actions.poll(host, 10)))
 
 
@@ -66,9 +72,9 @@ def test_malformed_files_are_skipped_with_a_warning_and_hide_nothing(tmux, sessi
     assert ".tmp.abc123" not in text and "dir.json" not in text
 
 
-def test_missing_session_dir_means_no_sessions(tmux, tmp_path):
+def test_missing_session_dir_means_no_sessions(tmux, tmp_path, host):
     tmux.new("lonely")
-    host = LocalHost(str(tmp_path / "nowhere"))
+    host.session_dir = str(tmp_path / "nowhere")
     result = _poll(host)
     assert [(s.name, s.display_status) for s in result.sessions] == [("lonely", "untracked")]
 
@@ -196,3 +202,4 @@ def test_git_info_of_a_real_repository(tmp_path, host, world):
 def test_a_script_that_outlives_its_timeout_is_killed(host):
     with pytest.raises(HostUnreachable, match="no answer within 0.3s"):
         run(host.run("sleep 30 & wait", timeout=0.3))
+    assert run(host.run("echo still usable", timeout=10)).out == "still usable\n"

@@ -45,23 +45,26 @@ def settings_file(home: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def host(home: Path) -> LocalHost:
-    return LocalHost("~/.claude-sessions")
+@pytest.fixture(params=["local", "ssh"])
+def host(request, home: Path):  # type: ignore[no-untyped-def]
+    """This machine, and the same world reached over a real sshd: one installer serves both."""
+    if request.param == "local":
+        return LocalHost("~/.claude-sessions")
+    return request.getfixturevalue("ssh_host_for")("~/.claude-sessions")
 
 
-def install(host: LocalHost, **kwargs) -> str:
+def install(host, **kwargs) -> str:  # type: ignore[no-untyped-def]
     return run(setup_actions.install_hooks(host, dry_run=kwargs.pop("dry_run", False), timeout=10, **kwargs))
 
 
-def uninstall(host: LocalHost, **kwargs) -> str:
+def uninstall(host, **kwargs) -> str:  # type: ignore[no-untyped-def]
     return run(setup_actions.uninstall_hooks(host, dry_run=kwargs.pop("dry_run", False), timeout=10, **kwargs))
 
 
 def test_install_copies_the_hook_keeps_settings_and_writes_a_backup(settings_file, host, home):
     original = settings_file.read_text()
     report = install(host)
-    assert report == "local:~/.claude/settings.json: updated (previous version in ~/.claude/settings.json.bak)"
+    assert report == f"{host.name}:~/.claude/settings.json: updated (previous version in ~/.claude/settings.json.bak)"
     settings = json.loads(settings_file.read_text())
     assert settings["model"] == "opus" and settings["permissions"] == SETTINGS["permissions"]
     assert settings["hooks"]["Stop"][0] == SETTINGS["hooks"]["Stop"][0]  # the user's own hook is kept
@@ -77,14 +80,15 @@ def test_install_copies_the_hook_keeps_settings_and_writes_a_backup(settings_fil
 def test_a_second_install_changes_no_setting(settings_file, host):
     install(host)
     before = settings_file.read_bytes(), settings_file.with_name("settings.json.bak").read_bytes()
-    assert install(host) == "local:~/.claude/settings.json: hooks already installed; hook script refreshed"
+    assert install(host) == f"{host.name}:~/.claude/settings.json: hooks already installed; hook script refreshed"
     assert (settings_file.read_bytes(), settings_file.with_name("settings.json.bak").read_bytes()) == before
 
 
 def test_dry_run_prints_the_diff_and_writes_nothing(settings_file, host, home):
     before = settings_file.read_bytes()
     diff = install(host, dry_run=True)
-    assert diff.startswith("--- local:~/.claude/settings.json\n+++ local:~/.claude/settings.json\n@@")
+    label = f"{host.name}:~/.claude/settings.json"
+    assert diff.startswith(f"--- {label}\n+++ {label}\n@@")
     assert settings_file.read_bytes() == before
     assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json"]
     assert not (home / ".claude-sessions").exists()
@@ -99,17 +103,17 @@ def test_invalid_json_is_reported_and_left_untouched(settings_file, host):
 
 
 def test_a_missing_settings_file_is_created(host, home):
-    assert install(host) == "local:~/.claude/settings.json: updated"
+    assert install(host) == f"{host.name}:~/.claude/settings.json: updated"
     settings = json.loads((home / ".claude" / "settings.json").read_text())
     assert len(navish_commands(settings)["PostToolUse"]) == 1
 
 
 def test_uninstall_gives_back_the_original_settings(settings_file, host, home):
     install(host)
-    assert uninstall(host).startswith("local:~/.claude/settings.json: updated")
+    assert uninstall(host).startswith(f"{host.name}:~/.claude/settings.json: updated")
     assert json.loads(settings_file.read_text()) == SETTINGS
     assert not (home / ".claude-sessions" / "hooks" / "hook.py").exists()
-    assert uninstall(host) == "local:~/.claude/settings.json: no navish hooks were installed"
+    assert uninstall(host) == f"{host.name}:~/.claude/settings.json: no navish hooks were installed"
 
 
 def test_a_symlinked_settings_file_stays_a_symlink(settings_file, host, home):

@@ -55,7 +55,9 @@ class Host(Protocol):
     session_dir: str
     """Where status files live, as the host's shell sees it (`~/` allowed)."""
     tmux: str
-    """Shell words that run tmux there, already quoted (e.g. `tmux` or `tmux -S '/tmp/s'`)."""
+    """Shell words that run tmux there, already quoted (e.g. `tmux -u` or `tmux -S /tmp/s -u`).
+
+    `-u` keeps session names UTF-8 whatever locale the script runs under."""
 
     async def run(self, script: str, *, stdin: str | None = None, timeout: float) -> ScriptResult:
         """Run `script` under `/bin/sh` with `stdin` as its input.
@@ -83,6 +85,16 @@ def frame_script(script: str, stdin: str | None = None) -> str:
     if "\0" in stdin:
         raise ValueError("script input cannot contain NUL bytes")
     return f"printf '%s' {shlex.quote(stdin)} | {{\n{script}\n}}\n"
+
+
+def tmux_escape(value: str) -> str:
+    """A tmux argument as tmux must receive it: a trailing `;` would end the tmux command."""
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+def exact_target(session: str) -> str:
+    """A target naming exactly this session (no prefix or pattern match, no `$id` lookup)."""
+    return tmux_escape("=" + session)
 
 
 def sh_path(path: str) -> str:

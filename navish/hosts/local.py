@@ -10,7 +10,7 @@ import time
 
 from ..errors import HostUnreachable
 from ..model import LOCAL
-from .base import AttachCommand, ScriptResult, frame_script
+from .base import AttachCommand, ScriptResult, exact_target, frame_script
 
 
 class LocalHost:
@@ -21,7 +21,7 @@ class LocalHost:
         self.session_dir = session_dir
         self.tmux_socket = tmux_socket
         self.tmux_argv = ["tmux", "-S", tmux_socket] if tmux_socket else ["tmux"]
-        self.tmux = shlex.join(self.tmux_argv)
+        self.tmux = shlex.join([*self.tmux_argv, "-u"])
 
     async def run(self, script: str, *, stdin: str | None = None, timeout: float) -> ScriptResult:
         program = frame_script(script, stdin).encode()
@@ -45,7 +45,7 @@ class LocalHost:
         return ScriptResult(proc.returncode or 0, out, err, time.monotonic() - started)
 
     def attach_command(self, session: str) -> AttachCommand:
-        target = "=" + session
+        target = exact_target(session)
         if self._inside_same_tmux_server():
             return AttachCommand([*self.tmux_argv, "switch-client", "-t", target])
         return AttachCommand([*self.tmux_argv, "attach-session", "-t", target], unset_env=("TMUX",))

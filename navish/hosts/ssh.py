@@ -22,7 +22,7 @@ import asyncssh
 from ..config import RemoteConfig, parse_jump_host
 from ..errors import HostUnreachable, NavishError
 from ..model import HostState
-from .base import SH_COMMAND, AttachCommand, ScriptResult, frame_script
+from .base import SH_COMMAND, AttachCommand, ScriptResult, exact_target, frame_script
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,8 @@ class SshHost:
     `on_state_change(host)` is called whenever either changes.
     """
 
-    tmux = "tmux"
+    tmux = "tmux -u"
+    """`-u`: UTF-8 session names even where the login gives no UTF-8 locale (tmux would mangle them)."""
 
     def __init__(
         self, spec: RemoteConfig, pool: SshPool, *, on_state_change: Callable[[SshHost], None] | None = None
@@ -415,7 +416,7 @@ class SshHost:
             words += [f"{juser}@{jhost}" if juser else jhost, "-W", "%h:%p"]
             argv += ["-o", "ProxyCommand=" + " ".join(w if w == "%h:%p" else shlex.quote(w) for w in words)]
         argv += [f"{spec.user}@{spec.host}" if spec.user else spec.host, "--"]
-        argv.append(f"{self.tmux} attach-session -t {shlex.quote('=' + session)}")
+        argv.append(f"{self.tmux} attach-session -t {shlex.quote(exact_target(session))}")
         return AttachCommand(argv)
 
     async def close(self) -> None:
