@@ -447,7 +447,7 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
 
     argv = host.attach_command("it's $(x) ✓").argv
     assert argv[:4] == ["ssh", "-F", "/dev/null", "-t"]
-    assert argv[-2:] == ["--", "tmux attach-session -t " + shlex.quote("=it's $(x) ✓")]
+    assert argv[-2:] == ["--", "tmux -u attach-session -t " + shlex.quote("=it's $(x) ✓")]
     assert "root@127.0.0.1" in argv and "-i" in argv
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
     assert proxy.endswith(f"root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
@@ -463,10 +463,10 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
 
 def test_attach_command_minimal():
     host = SshHost(RemoteConfig("dev", "devbox"), SshPool())
-    assert host.attach_command("main").argv == ["ssh", "-t", "devbox", "--", "tmux attach-session -t =main"]
+    assert host.attach_command("main").argv == ["ssh", "-t", "devbox", "--", "tmux -u attach-session -t =main"]
     host = SshHost(RemoteConfig("dev", "devbox", port=2200, user="me", key="/k%1"), SshPool(config="/cfg"))
     assert host.attach_command("a b").argv == [
-        "ssh", "-F", "/cfg", "-t", "-p", "2200", "-i", "/k%%1", "me@devbox", "--", "tmux attach-session -t '=a b'",
+        "ssh", "-F", "/cfg", "-t", "-p", "2200", "-i", "/k%%1", "me@devbox", "--", "tmux -u attach-session -t '=a b'",
     ]
 
 
