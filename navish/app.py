@@ -79,9 +79,9 @@ class App:
     def on_host_state(self, host: Host) -> None:
         """A host's connection changed state by itself (lost, reconnecting): show it at once."""
         state, error = getattr(host, "state", None), getattr(host, "last_error", None)
-        if host.name not in self.hosts or state is None:
-            return
-        if state.reachable or state is HostState.CONNECTING:
+        if host.name not in self.hosts or state is None or state.reachable:
+            return  # a host is shown connected once a poll has brought its sessions
+        if state is HostState.CONNECTING:
             self.registry.set_state(host.name, state)
         else:
             self.registry.mark_failed(host.name, state, error or state.value)

@@ -23,6 +23,7 @@ class Kind(enum.Enum):
     REMOTE = "remote"
     COMMAND = "command"
     INT = "int"
+    PORT = "port"
     NUMBER = "number"
     PATH = "path"
     CHOICE = "choice"
@@ -118,10 +119,11 @@ def parse_args(command: str, positionals: tuple[Pos, ...], options: tuple[Opt, .
 def convert(command: str, name: str, kind: Kind, text: str, choices: tuple[str, ...] = ()) -> Any:
     if choices and text not in choices:
         raise UsageError(f"{command}: {name} must be one of {', '.join(choices)}, not {text!r}")
+    expected = {Kind.INT: "a whole number of at least 1", Kind.PORT: "a port from 1 to 65535"}.get(kind, "a number of at least 0")
     try:
-        if kind is Kind.INT:
+        if kind in (Kind.INT, Kind.PORT):
             value: Any = int(text)
-            if value < 1:
+            if value < 1 or (kind is Kind.PORT and value > 65535):
                 raise ValueError
             return value
         if kind is Kind.NUMBER:
@@ -130,7 +132,6 @@ def convert(command: str, name: str, kind: Kind, text: str, choices: tuple[str, 
                 raise ValueError
             return value
     except ValueError:
-        expected = "a whole number of at least 1" if kind is Kind.INT else "a number of at least 0"
         raise UsageError(f"{command}: {name} expects {expected}, not {text!r}") from None
     return text
 

@@ -117,7 +117,13 @@ class Session:
 
     @property
     def needs_attention(self) -> bool:
-        if self.offline or not self.live:
+        """The session waits for the user and its host is reachable."""
+        return not self.offline and self.asks_for_user
+
+    @property
+    def asks_for_user(self) -> bool:
+        """The session (or a team agent) last said it waits for the user, reachable or not."""
+        if not self.live:
             return False
         if self.status in NEEDS_ATTENTION:
             return True

@@ -127,9 +127,10 @@ class Registry:
             raise Ambiguous(f"{name!r} is on several hosts: {candidates}; say which with HOST:{name}")
         raise NotFound(f"no session named {name!r}" + _similar(name, self.sessions(include_untracked=True)))
 
-    def attention_refs(self) -> dict[str, Session]:
-        """Sessions that need the user now, by `HOST:SESSION`."""
-        return {s.ref: s for s in self.sessions() if s.needs_attention}
+    def attention_refs(self, *, include_offline: bool = False) -> dict[str, Session]:
+        """Sessions that need the user now, by `HOST:SESSION`; with `include_offline`, also those
+        last known to (so a host coming back does not announce them again)."""
+        return {s.ref: s for s in self.sessions() if (s.asks_for_user if include_offline else s.needs_attention)}
 
 
 def host_in_mode(host: str, mode: str) -> bool:

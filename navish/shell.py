@@ -60,7 +60,7 @@ class Shell:
         self.log_file = log_file
         self.attached = False
         self._pending_notices: list[str] = []
-        self._attention = app.registry.attention_refs()
+        self._attention = app.registry.attention_refs(include_offline=True)
         self._seen_hosts: set[str] = set()
         self.session: PromptSession[str] = PromptSession(
             message=[("class:prompt", "navish> ")],
@@ -92,7 +92,7 @@ class Shell:
         status = self.app.registry.hosts()
         first_poll = {h.name for h in status if h.polled_at is not None} - self._seen_hosts
         self._seen_hosts |= first_poll
-        now = self.app.registry.attention_refs()
+        now = self.app.registry.attention_refs(include_offline=True)
         for session in new_attention(self._attention, now):
             if session.host not in first_poll:
                 self._notice(notice_line(session))

@@ -187,6 +187,10 @@ class Pane:
     def screen(self) -> str:
         return self.driver("capture-pane", "-p", "-t", "driver")
 
+    def history(self) -> str:
+        """The screen and what scrolled off it."""
+        return self.driver("capture-pane", "-p", "-t", "driver", "-S", "-500")
+
     def wait_for(self, text: str, timeout: float = 10.0) -> str:
         return wait_until(lambda: self.screen() if text in self.screen() else "", timeout, f"{text!r} on screen:\n{self.screen()}")
 

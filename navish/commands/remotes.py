@@ -25,7 +25,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 # each option of `remote add`, the RemoteConfig field it sets, and the kind of its value
 _FIELDS = (
     (Opt(("--host",), "H", help="host name, address or ~/.ssh/config alias"), "host", Kind.TEXT),
-    (Opt(("--port",), "P", Kind.INT, help="SSH port (default: ~/.ssh/config, else 22)"), "port", Kind.INT),
+    (Opt(("--port",), "P", Kind.PORT, help="SSH port (default: ~/.ssh/config, else 22)"), "port", Kind.PORT),
     (Opt(("--user",), "U", help="login name (default: ~/.ssh/config, else yours)"), "user", Kind.TEXT),
     (Opt(("--key",), "PATH", Kind.PATH, help="private key file (default: agent, ~/.ssh/config)"), "key", Kind.PATH),
     (Opt(("--session-dir",), "D", help="status-file directory there (default ~/.claude-sessions)"), "session_dir", Kind.TEXT),
