@@ -83,7 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
             from .hosts.local import LocalHost
 
             local = LocalHost(config.settings.session_dir)
-        app = await _build_app(config, local, stack, demo=args.demo)
+        app = await _build_app(config, local, stack, demo=args.demo, debug=args.debug)
         if args.command is not None:
             return await _run_once(app, args.command, args.debug, log_file)
         from .shell import Shell
@@ -95,13 +95,15 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo: bool) -> App:
+async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo: bool, debug: bool) -> App:
     """The app with this machine and every configured remote; closed (pool last) on exit."""
     from .app import App
     from .hosts.ssh import SshPool
 
     settings = config.settings
     pool = SshPool(connect_timeout=settings.connect_timeout)
+    if debug:  # the pool keeps asyncssh quiet; --debug wants its story in the log file
+        logging.getLogger("asyncssh").setLevel(logging.DEBUG)
     stack.push_async_callback(pool.close_all)
     app = App(
         poll_interval=settings.poll_interval,

@@ -79,7 +79,10 @@ def test_remote_add_list_test_remove_keep_the_users_config(world, remote_factory
     text = path.read_text()
     assert text.startswith(USER_CONFIG) and "[remotes.dev]" in text and f"port = {dev.server.port}" in text
 
-    (host,) = json.loads(navish(world, "-c", "remote list --json").stdout)
+    strict = {**world, "PYTHONDEVMODE": "1", "PYTHONWARNINGS": "always"}
+    listed = navish(strict, "-c", "remote list --json")
+    assert listed.stderr == ""  # closed cleanly: no destroyed tasks, no unclosed transports
+    (host,) = json.loads(listed.stdout)
     assert (host["name"], host["state"], host["sessions"], host["error"]) == ("dev", "connected", 1, None)
     tested = navish(world, "-c", "remote test dev")
     assert tested.returncode == 0 and "dev: command" in tested.stdout and "dev: poll" in tested.stdout
