@@ -16,13 +16,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 NAVISH = str(Path(sys.executable).parent / "navish")
 
 pytest_plugins = ["tests.sshd"]  # real-sshd fixtures: sshd_factory, client_key
+
+from tests.waiting import wait_until  # noqa: E402  (re-exported for the tests)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -48,18 +50,6 @@ def event_loop():  # type: ignore[no-untyped-def]
 def run(coro: Any) -> Any:
     """Run a coroutine to completion on the test's loop (the suite does without pytest-asyncio)."""
     return asyncio.get_event_loop().run_until_complete(coro)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -22,11 +22,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+
+from tests.waiting import wait_until
 
 from navish.config import RemoteConfig
 
@@ -51,18 +52,6 @@ def keygen(path: Path | str, comment: str = "navish-test") -> Path:
         stdin=subprocess.DEVNULL,
     )
     return path
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    """Poll `condition` until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 class Sshd:

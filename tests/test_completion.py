@@ -2,7 +2,6 @@
 
 import shlex
 
-import pytest
 from prompt_toolkit.document import Document
 
 from navish.argspec import Kind, Opt, Pos

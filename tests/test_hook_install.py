@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
 
 import pytest
 
 from navish.errors import NavishError
 from navish.hook_install import (
     HOOK_EVENTS,
-    HOOK_SOURCE,
     MARKER,
     SettingsError,
     hook_command,

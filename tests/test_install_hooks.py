@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from navish import setup_actions
-from navish.errors import ActionFailed
 from navish.hook_install import HOOK_EVENTS, SettingsError, is_navish_hook
 from navish.hosts.local import LocalHost
 from tests.conftest import navish, run, wait_until

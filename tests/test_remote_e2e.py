@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tmux, navish, wait_until, write_config, write_status
+from tests.conftest import Tmux, navish, write_config, write_status
 from tests.sshd import Sshd, free_port, keygen, silent_listener, write_known_hosts
 
 USER_CONFIG = """# my navish settings

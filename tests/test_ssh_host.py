@@ -13,23 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from navish.config import RemoteConfig, parse_jump_host
 from navish.errors import HostUnreachable, NavishError
 from navish.hosts.base import Host
-from navish.config import RemoteConfig, parse_jump_host
 from navish.hosts.ssh import SshHost, SshPool, append_known_host
 from navish.model import HostState
-from tests.sshd import (  # noqa: F401  (fixtures)
-    client_key,
-    ensure_user,
-    free_port,
-    keygen,
-    non_posix_shell,
-    silent_listener,
-    ssh_dir,
-    sshd_factory,
-    write_known_hosts,
-)
-from tests.sshd import pid_alive
+from tests.sshd import ensure_user, free_port, keygen, non_posix_shell, pid_alive, silent_listener, write_known_hosts
+
+# the fixtures (sshd_factory, client_key) come from tests.sshd, registered in conftest.py
 
 T = 10.0  # generous per-run timeout: a failing test should fail on its assertion, not hang
 
@@ -450,7 +441,7 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
     assert argv[-2:] == ["--", "tmux -u attach-session -t " + shlex.quote("=it's $(x) ✓")]
     assert "root@127.0.0.1" in argv and "-i" in argv
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
-    assert proxy.endswith(f"root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
+    assert proxy.endswith("root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
     # Run the same command line with a harmless remote command instead of tmux.
     probe = [a for a in argv[:-1] if a != "-t"] + ["echo attached $HOME"]
     out = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", *probe], capture_output=True, text=True,
