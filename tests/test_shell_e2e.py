@@ -86,3 +86,46 @@ def test_ctrl_c_clears_the_line_and_errors_are_one_line(world, tmux, session_dir
     pane.type("exit")
     pane.keys("Enter")
     wait_until(lambda: "Pane is dead" in pane.screen() or "navish>" not in pane.screen().splitlines()[-1], what="exit")
+
+
+def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir, pane_factory):
+    tmux.new("doomed")
+    write_status(session_dir, "doomed", "done")
+    pane = _start(world, pane_factory, tmux, session_dir)
+    pane.wait_for("1 done")
+
+    pane.type("kill doomed")
+    pane.keys("Enter")
+    pane.wait_for("Kill local:doomed (its tmux session and its status file)? [y/N]")
+    pane.type("n")
+    pane.keys("Enter")
+    pane.wait_for("not killed")
+    assert tmux.sessions() == ["doomed"]
+
+    pane.type("new fresh --cmd 'exec cat'")
+    pane.keys("Enter")
+    pane.wait_for("Attach now? [y/N]")
+    pane.keys("Enter")
+    pane.wait_for("started local:fresh in")
+    assert sorted(tmux.sessions()) == ["doomed", "fresh"]
+
+    pane.type("remote add lab")
+    pane.keys("Enter")
+    pane.wait_for("host:")
+    pane.type("127.0.0.1")
+    pane.keys("Enter")
+    pane.wait_for("port:")
+    pane.type("99999")
+    pane.keys("Enter")
+    pane.wait_for("a port from 1 to 65535")  # a bad answer is explained and asked again
+    pane.keys("Enter")
+    pane.wait_for("port:")
+    pane.type("1")
+    pane.keys("Enter")
+    for question in ("user:", "key:", "session dir [", "cache ttl [", "jump host:", "known hosts:"):
+        pane.wait_for(question)  # every other field keeps its default
+        pane.keys("Enter")
+    pane.wait_for("not reachable now: lab: connection refused")
+    pane.wait_for("lab ✗ offline")
+    config = (Path(world["XDG_CONFIG_HOME"]) / "navish" / "config.toml").read_text()
+    assert '[remotes.lab]\nhost = "127.0.0.1"\nport = 1\n' in config

@@ -8,8 +8,8 @@ from .. import actions
 from ..argspec import Kind, Opt, Pos
 from ..errors import ActionFailed
 from ..model import Session
-from ..output import format_ms, git_json, git_text, paint, session_json, sessions_table, to_json
 from ..app import App
+from ..output import format_ms, git_json, git_text, paint, session_json, sessions_table, to_json
 from ..registry import FILTER_MODES, SORT_KEYS, host_in_mode, match_sessions, next_filter_mode, sort_sessions
 from ..sanitize import one_line, pane_text
 from .base import JSON, SESSION, YES, Command, Context, Result
@@ -33,7 +33,7 @@ def _host_warnings(app: App) -> list[str]:
     for status in app.registry.hosts():
         if not host_in_mode(status.name, app.filter_mode):
             continue
-        warnings.extend(status.warnings)
+        warnings.extend(one_line(w) for w in status.warnings)
         if status.error and status.polled_at is None:
             warnings.append(f"{status.name}: {status.state.value}, sessions unknown ({one_line(status.error)})")
         elif status.error:
