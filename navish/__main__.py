@@ -109,6 +109,7 @@ async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo
         poll_interval=settings.poll_interval,
         command_timeout=settings.command_timeout,
         config_path=None if demo else config.path,
+        demo=demo,
         remote_factory=lambda remote: pool.host(remote, on_state_change=app.on_host_state),
     )
     stack.push_async_callback(app.close)

@@ -27,12 +27,15 @@ class App:
         command_timeout: float,
         config_path: Path | None = None,
         remote_factory: Callable[[RemoteConfig], Host] | None = None,
+        demo: bool = False,
         clock: Callable[[], float] = time.time,
     ):
         self.poll_interval = poll_interval
         self.command_timeout = command_timeout
         self.config_path = config_path
         self.remote_factory = remote_factory
+        self.demo = demo
+        """The demo world: nothing outside it (config, Claude Code settings) may be changed."""
         self.remotes: dict[str, RemoteConfig] = {}
         """The configured remotes the running hosts were built from."""
         self.clock = clock

@@ -138,6 +138,10 @@ def test_demo_cleans_up_everything_also_on_sigterm(world, tmp_path):
     sessions = json.loads(result.stdout)
     assert {s["status"] for s in sessions} >= {"permission", "waiting", "working", "error", "done", "gone", "untracked"}
     assert not list(tmp_path.glob("navish-demo-*"))
+    for line in ("install-hooks", "remote add x --host h"):  # the demo changes nothing outside itself
+        refused = subprocess.run([NAVISH, "--demo", "-c", line], env=world, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "run navish without --demo" in refused.stderr
+    assert not (Path(world["HOME"]) / ".claude").exists()
 
     with subprocess.Popen([NAVISH, "--demo"], env=world, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
         wait_until(lambda: list(tmp_path.glob("navish-demo-*/tmux.sock")), what="the demo world")

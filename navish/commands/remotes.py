@@ -46,7 +46,7 @@ def _remote_name(ctx: Context, name: str) -> str:
 
 def _config_path(ctx: Context) -> Path:
     if ctx.app.config_path is None:
-        raise NavishError("this session has no config file to change (the demo keeps none)")
+        raise NavishError("the demo has no config file to change; run navish without --demo")
     return ctx.app.config_path
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import setup_actions
 from ..argspec import Kind, Opt, Pos
+from ..errors import ActionFailed
 from ..hosts.base import Host
 from ..model import LOCAL
 from ..sanitize import one_line
@@ -22,8 +23,14 @@ def _target(ctx: Context, name: str | None) -> Host:
     return ctx.app.reachable_host(name or LOCAL)
 
 
+def _settings_target(ctx: Context, name: str | None) -> Host:
+    if ctx.app.demo:
+        raise ActionFailed("the demo does not change your Claude Code settings; run navish without --demo")
+    return _target(ctx, name)
+
+
 async def _install(ctx: Context, a: dict[str, Any]) -> Result:
-    host = _target(ctx, a["remote"])
+    host = _settings_target(ctx, a["remote"])
     report = await setup_actions.install_hooks(
         host, settings_path=a["settings"] or setup_actions.DEFAULT_SETTINGS, dry_run=a["dry_run"], timeout=ctx.app.command_timeout
     )
@@ -31,7 +38,7 @@ async def _install(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _uninstall(ctx: Context, a: dict[str, Any]) -> Result:
-    host = _target(ctx, a["remote"])
+    host = _settings_target(ctx, a["remote"])
     report = await setup_actions.uninstall_hooks(
         host, settings_path=a["settings"] or setup_actions.DEFAULT_SETTINGS, dry_run=a["dry_run"], timeout=ctx.app.command_timeout
     )
