@@ -236,3 +236,20 @@ def test_the_shell_shows_remote_state_live_and_attaches_over_ssh(world, remote_f
     pane.wait_for("usage: attach SESSION")
     # dev:api was waiting all along: its host coming back is no news
     assert "! dev:api needs you" not in pane.history()
+
+
+def test_a_remote_can_be_just_an_ssh_config_alias(world, remote_factory, client_key, known_hosts):
+    dev = remote_factory()
+    write_known_hosts(known_hosts, dev.server)
+    dev.tmux.new("api")
+    write_status(dev.sessions, "api", "waiting")
+    ssh_dir = Path(world["HOME"]) / ".ssh"
+    ssh_dir.mkdir(mode=0o700)
+    (ssh_dir / "config").write_text(
+        f"Host devbox\n  HostName 127.0.0.1\n  Port {dev.server.port}\n  User root\n"
+        f"  IdentityFile {client_key}\n  UserKnownHostsFile {known_hosts}\n"
+    )
+    write_config(world, USER_CONFIG)
+    added = navish(world, "-c", "remote add box --host devbox")
+    assert added.returncode == 0 and "box: connected, 1 sessions" in added.stdout, added.stdout + added.stderr
+    assert [(s["host"], s["name"]) for s in _ls(world)] == [("box", "api")]
