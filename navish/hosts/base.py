@@ -45,7 +45,11 @@ async def run_attach(command: AttachCommand) -> int:
     """Run an attach command in this process's terminal and wait for the user to detach."""
     env = {k: v for k, v in os.environ.items() if k not in command.unset_env}
     proc = await asyncio.create_subprocess_exec(*command.argv, env=env)
-    return await proc.wait()
+    try:
+        return await asyncio.shield(proc.wait())
+    except asyncio.CancelledError:  # Ctrl-C reached the child too: the prompt waits for the terminal
+        await proc.wait()
+        raise
 
 
 class Host(Protocol):
