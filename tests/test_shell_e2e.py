@@ -117,9 +117,7 @@ def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir
     pane.wait_for("port:")
     pane.type("99999")
     pane.keys("Enter")
-    pane.wait_for("a port from 1 to 65535")  # a bad answer is explained and asked again
-    pane.keys("Enter")
-    pane.wait_for("port:")
+    pane.wait_for("a port from 1 to 65535, not '99999'; port:")  # a bad answer is explained, asked again
     pane.type("1")
     pane.keys("Enter")
     for question in ("user:", "key:", "session dir [", "cache ttl [", "jump host:", "known hosts:"):

@@ -81,9 +81,10 @@ async def _ask_fields(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
         if values[field] is not None:
             continue
         default = defaults.get(field)
-        shown = "" if default is None else f" [{default}]"
+        question = f"{field.replace('_', ' ')}{'' if default is None else f' [{default}]'}:"
+        problem = ""
         while True:
-            answer = (await ctx.ask(f"{field.replace('_', ' ')}{shown}:", "")).strip()
+            answer = (await ctx.ask(problem + question, "")).strip()
             if not answer:
                 if field == "host":
                     continue
@@ -92,7 +93,7 @@ async def _ask_fields(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
                 values[field] = convert("remote add", opt.names[0], kind, answer)
                 break
             except UsageError as exc:
-                await ctx.ask(f"{one_line(exc)} (press Enter)", "")
+                problem = f"{one_line(exc)}; "
     return values
 
 
