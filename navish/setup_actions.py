@@ -71,18 +71,17 @@ async def _update_settings(
     *,
     dry_run: bool,
     timeout: float,
-    before_write: Callable[[HostFacts], str] = lambda facts: "",
-    nothing_to_merge: str = "no change",
+    before_write: Callable[[HostFacts], str],
+    nothing_to_merge: str,
 ) -> str:
-    """Read, plan, and (unless dry run) back up and replace the settings file; returns a report."""
+    """Read, plan, and (unless dry run) run `before_write`'s script, back up and replace the
+    settings file; returns a report."""
     facts = await read_facts(host, settings_path, timeout)
     label = f"{host.name}:{settings_path}"
     new_text, diff = plan(facts, label)
-    extra = before_write(facts)
     if dry_run:
         return diff or f"{label}: no change"
-    if not diff and not extra:
-        return f"{label}: no change"
+    extra = before_write(facts)
     directory, name = posixpath.split(facts.settings_path)
     backup = ""
     if facts.settings_text is not None and diff:
