@@ -113,32 +113,19 @@ async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo
         remote_factory=lambda remote: pool.host(remote, on_state_change=app.on_host_state),
     )
     stack.push_async_callback(app.close)
-    app.add_host(local, cache_ttl=settings.poll_interval)
+    app.add_host(local, cache_ttl=2 * settings.poll_interval)  # the loop refreshes it; a late poll is not stale
     if not demo:
         await app.sync_remotes(config.remotes)
     return app
 
 
 async def _run_once(app: App, line: str, debug: bool, log_file: Path | None) -> int:
-    from .commands import Context, dispatch
-    from .errors import NavishError
+    from .commands import Context, execute
     from .hosts.base import run_attach
-    from .sanitize import one_line
 
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    ctx = Context(app, run_attached=run_attach, width=shutil.get_terminal_size().columns, color=color)
-    try:
-        result = await dispatch(ctx, line)
-    except NavishError as exc:
-        print(f"navish: {one_line(exc)}", file=sys.stderr)
-        return exc.exit_code
-    except Exception as exc:
-        logging.getLogger(__name__).exception("command failed: %s", line)
-        if debug:
-            raise
-        where = f" (details in {log_file})" if log_file else ""
-        print(f"navish: internal error: {one_line(exc)}{where}", file=sys.stderr)
-        return 1
+    result = await execute(Context.for_terminal(app, run_attached=run_attach), line, debug=debug, log_file=log_file)
+    if result.error:
+        print(f"navish: {result.error}", file=sys.stderr)
     if result.text:
         print(result.text)
     for warning in result.warnings:

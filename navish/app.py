@@ -152,9 +152,6 @@ class App:
         self._git_cache[key] = (self.clock(), info)
         return info
 
-    def forget_git(self, session: Session) -> None:
-        self._git_cache.pop((session.host, session.cwd), None)
-
     async def close(self) -> None:
         if self._loop_task is not None:
             self._loop_task.cancel()

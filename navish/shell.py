@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import signal
-import sys
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -22,12 +20,10 @@ from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from .app import App
-from .commands import COMMANDS, Context, Result, dispatch
+from .commands import COMMANDS, Context, Result, execute
 from .completion import NavishCompleter, Snapshot
-from .errors import NavishError
 from .hosts.base import AttachCommand, run_attach
 from .model import LOCAL
-from .sanitize import one_line
 from .toolbar import new_attention, notice_line, toolbar_fragments
 
 log = logging.getLogger(__name__)
@@ -73,14 +69,7 @@ class Shell:
             key_bindings=_key_bindings(),
         )
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
-        self.context = Context(
-            app,
-            run_attached=self._run_attached,
-            confirm=self._confirm,
-            ask=self._ask,
-            width=shutil.get_terminal_size().columns,
-            color=_use_color(),
-        )
+        self.context = Context.for_terminal(app, run_attached=self._run_attached, confirm=self._confirm, ask=self._ask)
 
     # -- background updates ---------------------------------------------------------------
     def _snapshot(self) -> Snapshot:
@@ -150,7 +139,7 @@ class Shell:
 
     async def _execute(self, line: str) -> Result | None:
         """Run one command line; Ctrl-C cancels it, errors become one line."""
-        task = asyncio.ensure_future(dispatch(self.context, line))
+        task = asyncio.ensure_future(execute(self.context, line, debug=self.debug, log_file=self.log_file))
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, task.cancel)
         try:
@@ -160,18 +149,10 @@ class Shell:
                 raise
             _print("class:warning", "interrupted")
             return None
-        except NavishError as exc:
-            _print("class:error", f"error: {one_line(exc)}")
-            return None
-        except Exception as exc:
-            log.exception("command failed: %s", line)
-            if self.debug:
-                raise
-            where = f" (details in {self.log_file})" if self.log_file else ""
-            _print("class:error", f"internal error: {one_line(exc)}{where}")
-            return None
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+        if result.error:
+            _print("class:error", f"error: {result.error}")
         if result.text:
             print(result.text, flush=True)
         for warning in result.warnings:
@@ -206,8 +187,4 @@ def _history(path: Path | None) -> FileHistory | InMemoryHistory:
         log.warning("history file %s unusable: %s", path, exc)
         return InMemoryHistory()
     return FileHistory(str(path))
-
-
-def _use_color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 

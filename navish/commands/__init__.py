@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..argspec import Kind, Pos
+from pathlib import Path
+
 from .base import Command, Context, Result, find_command, help_text
 from .base import dispatch as _dispatch
+from .base import execute as _execute
 from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
 from .setup import SETUP_COMMANDS
@@ -33,4 +36,8 @@ async def dispatch(ctx: Context, line: str) -> Result:
     return await _dispatch(COMMANDS, ctx, line)
 
 
-__all__ = ["COMMANDS", "Command", "Context", "Result", "dispatch", "find_command", "help_text"]
+async def execute(ctx: Context, line: str, *, debug: bool = False, log_file: Path | None = None) -> Result:
+    return await _execute(COMMANDS, ctx, line, debug=debug, log_file=log_file)
+
+
+__all__ = ["COMMANDS", "Command", "Context", "Result", "dispatch", "execute", "find_command", "help_text"]

@@ -6,14 +6,21 @@ in the shell and in `navish -c`.
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
 from ..app import App
 from ..argspec import Kind, Opt, Pos, parse_args, split_line
-from ..errors import UsageError
+from ..errors import NavishError, UsageError
 from ..hosts.base import AttachCommand
 from ..sanitize import one_line
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +29,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     exit_code: int = 0
     exit_shell: bool = False
+    error: str = ""
+    """One line saying why the command failed (set by `execute`)."""
 
 
 @dataclass
@@ -34,6 +43,12 @@ class Context:
     ask: Callable[[str, str], Awaitable[str]] | None = None
     width: int = 100
     color: bool = False
+
+    @classmethod
+    def for_terminal(cls, app: App, **kwargs: Any) -> "Context":
+        """A context whose width and colour follow this process's terminal (and $NO_COLOR)."""
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        return cls(app, width=shutil.get_terminal_size().columns, color=color, **kwargs)
 
     async def confirmed(self, command: str, question: str, yes: bool) -> bool:
         """True when `-y` was given or the user says yes; in `navish -c`, `-y` is required."""
@@ -97,6 +112,23 @@ def find_command(
     choices = ", ".join(c.name for c in command.subcommands)
     given = f" {one_line(rest[0])!r}" if rest else ""
     raise UsageError(f"{name}: unknown subcommand{given} (expected one of: {choices})")
+
+
+async def execute(table: Sequence[Command], ctx: Context, line: str, *, debug: bool = False, log_file: Path | None = None) -> Result:
+    """Run one command line; a known error, or a bug (logged), becomes a Result with `error` set.
+
+    With `debug`, a bug's exception propagates so its traceback is shown.
+    """
+    try:
+        return await dispatch(table, ctx, line)
+    except NavishError as exc:
+        return Result(error=one_line(exc), exit_code=exc.exit_code)
+    except Exception as exc:
+        log.exception("command failed: %s", line)
+        if debug:
+            raise
+        where = f" (details in {log_file})" if log_file else ""
+        return Result(error=f"internal error: {one_line(exc)}{where}", exit_code=1)
 
 
 async def dispatch(table: Sequence[Command], ctx: Context, line: str) -> Result:
