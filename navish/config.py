@@ -194,7 +194,8 @@ _REMOTE: _Schema = {
     "jump_host": (None, _jump_host),
 }
 
-_REMOTE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+REMOTE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+"""What a `[remotes.NAME]` may be called (`local` is taken by this machine)."""
 
 
 def _got(value: Any) -> str:
@@ -242,7 +243,7 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
         raise ConfigError(f"{shown}: remotes: expected [remotes.NAME] tables, got {_got(remotes_data)}")
     remotes = {}
     for name, table in remotes_data.items():
-        if not _REMOTE_NAME.fullmatch(name):
+        if not REMOTE_NAME.fullmatch(name):
             raise ConfigError(f'{shown}: remotes: expected names of letters, digits, "_" and "-", got {_got(name)}')
         if name == LOCAL:
             raise ConfigError(f'{shown}: remotes.{LOCAL}: "{LOCAL}" is this machine; expected another name')

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from dataclasses import asdict, fields
@@ -20,7 +19,6 @@ from ..sanitize import one_line
 from .base import JSON, YES, Command, Context, Result
 
 REMOTE = Pos("NAME", Kind.REMOTE)
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 # each option of `remote add`, the RemoteConfig field it sets, and the kind of its value
 _FIELDS = (
@@ -56,7 +54,7 @@ async def _reload(ctx: Context) -> None:
 
 async def _add(ctx: Context, a: dict[str, Any]) -> Result:
     name = a["name"]
-    if not _NAME.fullmatch(name) or name == LOCAL:
+    if not config.REMOTE_NAME.fullmatch(name) or name == LOCAL:
         raise UsageError(f"remote add: NAME must be letters, digits, _ or - and not {LOCAL!r}, not {one_line(name)!r}")
     if name in ctx.app.remotes:
         raise ActionFailed(f"a remote named {name!r} exists already (remote remove {name} first)")
