@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from navish import actions  # noqa: E402
+from navish import poll_script  # noqa: E402
 from navish.app import App  # noqa: E402
 from navish.config import RemoteConfig  # noqa: E402
-from navish.hosts.base import frame_script  # noqa: E402
+from navish.hosts.base import build_program  # noqa: E402
 from navish.hosts.ssh import SshPool  # noqa: E402
 from tests.sshd import Sshd, free_port, keygen  # noqa: E402
 
@@ -118,14 +118,14 @@ async def bench_controlmaster(specs: list[RemoteConfig], cycles: int, tmp: Path)
         subprocess.run([*base[:1], "-fNM", "-o", "ControlPersist=600", *base[1:]], check=True)
         check = subprocess.run([*base, "-O", "check"], capture_output=True, text=True)
         masters.append(int(check.stderr.split("pid=")[1].split(")")[0]))
-    program = frame_script(actions.poll_script(_Probe())).encode()
+    program = build_program(poll_script.poll_script(_Probe())).text
 
     async def poll_one(spec: RemoteConfig, socket: Path) -> None:
         proc = await asyncio.create_subprocess_exec(
             *ssh_base(spec, socket), "/bin/sh -s", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         out, _ = await proc.communicate(program)
-        assert proc.returncode == 0 and b"@files" in out
+        assert proc.returncode == 0 and b"\nT 0\n" in out
 
     await asyncio.gather(*(poll_one(s, k) for s, k in zip(specs, sockets)))  # warm up
     times, cpu = [], []

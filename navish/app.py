@@ -10,13 +10,17 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import actions
+from . import actions, git_action
 from .config import RemoteConfig
 from .errors import HostUnreachable, NavishError
 from .hosts.base import Host
 from .model import HostState, Session, parse_ref
 from .poller import HostMonitor, PollOutcome, poll_loop, refresh_all
 from .registry import Registry
+
+
+LISTING_WAIT = 1.0
+"""Seconds a command waits for a slow host's fresh snapshot while the background loop runs."""
 
 
 class App:
@@ -45,7 +49,7 @@ class App:
         self.monitors: dict[str, HostMonitor] = {}
         self.listeners: list[Callable[[str], None]] = []
         self._loop_task: asyncio.Task[None] | None = None
-        self._git_cache: dict[tuple[str, str], tuple[float, actions.GitInfo | str]] = {}
+        self._git_cache: dict[tuple[str, str], tuple[float, git_action.GitInfo | str]] = {}
 
     # -- hosts -----------------------------------------------------------------------------
     def add_host(self, host: Host, cache_ttl: float) -> None:
@@ -113,9 +117,22 @@ class App:
     async def refresh(self, names: list[str] | None = None) -> tuple[float, list[PollOutcome]]:
         return await refresh_all(self._monitors(names))
 
-    async def ensure_fresh(self, names: list[str] | None = None) -> None:
-        """Poll the hosts whose snapshot is older than their TTL, concurrently."""
-        await asyncio.gather(*(m.ensure_fresh() for m in self._monitors(names)))
+    async def ensure_fresh(self, names: list[str] | None = None) -> list[str]:
+        """Poll the hosts whose snapshot is older than their TTL, concurrently; returns the hosts
+        still answering.
+
+        Once the background loop runs (the shell), nobody waits more than `LISTING_WAIT` for a
+        slow host: its poll goes on, and its last known sessions serve meanwhile. Without it
+        (`navish -c`) each host is waited for up to the command timeout.
+        """
+        waits = {asyncio.ensure_future(m.ensure_fresh()): m.host.name for m in self._monitors(names)}
+        if not waits:
+            return []
+        bound = LISTING_WAIT if self._loop_task is not None else None
+        _, pending = await asyncio.wait(waits, timeout=bound)
+        for wait in pending:
+            wait.cancel()  # only the waiting: the poll itself is shielded and goes on
+        return sorted(waits[w] for w in pending)
 
     def _monitors(self, names: list[str] | None) -> list[HostMonitor]:
         return [self.monitors[n] for n in (names if names is not None else list(self.monitors)) if n in self.monitors]
@@ -141,14 +158,14 @@ class App:
             raise HostUnreachable(f"{session.ref} is on an unreachable host: {status.error or status.state.value}")
         return self.reachable_host(session.host)
 
-    async def git_info(self, session: Session) -> actions.GitInfo | str:
+    async def git_info(self, session: Session) -> git_action.GitInfo | str:
         """Git info for a session's cwd, cached per host and cwd for the host's TTL."""
         key = (session.host, session.cwd)
         cached = self._git_cache.get(key)
         ttl = self.registry.host(session.host).cache_ttl
         if cached and self.clock() - cached[0] <= ttl:
             return cached[1]
-        info = await actions.git_info(self.action_host(session), session.cwd, self.command_timeout)
+        info = await git_action.git_info(self.action_host(session), session.cwd, self.command_timeout)
         self._git_cache[key] = (self.clock(), info)
         return info
 

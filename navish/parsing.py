@@ -34,6 +34,8 @@ class PollData:
     """Names of live tmux sessions; None when tmux is not installed there."""
     files: tuple[StatusFile, ...] = ()
     dir_missing: bool = False
+    warnings: tuple[str, ...] = ()
+    """What the poll skipped (unreadable or oversized files, a cut answer), without the host name."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def session_from_object(host: str, obj: dict[str, Any], filename: str, mtime: fl
 
 def host_sessions(host: str, poll: PollData, *, include_untracked: bool = True) -> HostSessions:
     """Turn one poll into sessions: status files matched with live tmux sessions."""
-    warnings: list[str] = []
+    warnings = [f"{host}: {w}" for w in poll.warnings]
     if poll.tmux_sessions is None:
         warnings.append(f"{host}: tmux is not installed; sessions cannot be checked for liveness")
     live = set(poll.tmux_sessions or ())

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from . import actions
+from . import poll_script
 from .errors import NavishError
 from .hosts.base import Host
 from .model import HostState
@@ -83,7 +83,7 @@ class HostMonitor:
             self.registry.set_state(self.host.name, HostState.CONNECTING)
             self.on_change(self.host.name)
         try:
-            data = await actions.poll(self.host, self.timeout)
+            data = await poll_script.poll(self.host, self.timeout)
         except NavishError as exc:
             self.registry.mark_failed(self.host.name, _failure_state(self.host), str(exc))
             self.on_change(self.host.name)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import hook_install
-from .actions import EXIT_CHANGED, EXIT_EXISTS, EXIT_NO_DIR, EXIT_TMUX_FAILED, EXIT_WRITE_FAILED, check_new_name, replace_file_script, tmux_arg, tmux_target
+from .actions import check_new_name
+from .sh import EXIT_CHANGED, EXIT_EXISTS, EXIT_NO_DIR, EXIT_TMUX_FAILED, EXIT_WRITE_FAILED, LOCK_REASONS, session_id_fn, tmux_arg
+from .status_files import replace_file_script
 from .errors import ActionFailed
 from .hosts.base import Host, sh_path
 from .sanitize import one_line
@@ -150,17 +152,23 @@ async def uninstall_hooks(host: Host, *, settings_path: str = DEFAULT_SETTINGS, 
     )
 
 
-async def new_session(host: Host, name: str, directory: str, command: str, now: float, timeout: float) -> str:
-    """Start a detached tmux session running `command` in `directory`; write its first status file.
+@dataclass(frozen=True)
+class NewSession:
+    cwd: str
+    """The session's working directory as the host resolved it."""
+    session_id: str
+    """Its tmux id (`$N`), to attach to."""
 
-    Returns the session's working directory as the host resolved it.
-    """
+
+async def new_session(host: Host, name: str, directory: str, command: str, now: float, timeout: float) -> NewSession:
+    """Start a detached tmux session running `command` in `directory`; write its first status file."""
     check_new_name(name)
     status_file = f"{name}.json"
-    script = f"""{host.tmux} has-session -t {tmux_target(name)} 2>/dev/null && exit {EXIT_EXISTS}
+    script = f"""{session_id_fn(host)}
+[ -n "$(sid {q(name)})" ] && exit {EXIT_EXISTS}
 [ -e {sh_path(host.session_dir)}/{q(status_file)} ] && exit {EXIT_EXISTS}
 cd {sh_path(directory)} 2>/dev/null || exit {EXIT_NO_DIR}
-{host.tmux} new-session -d -s {tmux_arg(name)} -c "$PWD" {tmux_arg(command)} || exit {EXIT_TMUX_FAILED}
+{host.tmux} new-session -d -P -F {q('#{session_id}')} -s {tmux_arg(name)} -c "$PWD" {tmux_arg(command)} || exit {EXIT_TMUX_FAILED}
 pwd
 """
     result = await host.run(script, timeout=timeout)
@@ -171,12 +179,13 @@ pwd
     }
     if result.returncode != 0:
         raise ActionFailed(reasons.get(result.returncode) or f"new failed on {host.name}: {one_line(result.err, 200)}")
-    cwd = result.out.strip()
+    session_id, _, cwd = result.out.strip().partition("\n")
     status = {"tmux_session": name, "status": "idle", "message": "started by navish", "cwd": cwd, "timestamp": int(now)}
     write = f"mkdir -p -- {sh_path(host.session_dir)} || exit {EXIT_NO_DIR}\n" + replace_file_script(
-        sh_path(host.session_dir), status_file, status_file, None
+        sh_path(host.session_dir), status_file, status_file, None, locked=True
     )
     written = await host.run(write, stdin=json.dumps(status) + "\n", timeout=timeout)
     if written.returncode not in (0, EXIT_CHANGED):  # EXIT_CHANGED: the hook wrote it first, which is fine
-        raise ActionFailed(f"started {name} on {host.name}, but could not write its status file: {one_line(written.err, 200)}")
-    return cwd
+        why = LOCK_REASONS.get(written.returncode) or one_line(written.err, 200)
+        raise ActionFailed(f"started {name} on {host.name}, but could not write its status file: {why}")
+    return NewSession(cwd, session_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from navish import actions
+from navish import actions, git_action, poll_script, status_files
 from navish.errors import ActionFailed, HostUnreachable
 from navish.hosts.local import LocalHost
 from navish.parsing import host_sessions
@@ -40,7 +40,7 @@ def host(request, session_dir: Path):  # type: ignore[no-untyped-def]
 
 
 def _poll(host):  # type: ignore[no-untyped-def]
-    return host_sessions(host.name, run(actions.poll(host, 10)))
+    return host_sessions(host.name, run(poll_script.poll(host, 10)))
 
 
 def test_poll_matches_status_files_with_live_tmux_sessions(tmux, session_dir, host):
@@ -91,10 +91,10 @@ def test_hostile_names_survive_every_action_and_run_nothing(tmux, session_dir, h
 
     tmux("send-keys", "-t", f"={name}:", "-l", "hello from the pane")
     tmux("send-keys", "-t", f"={name}:", "Enter")
-    text = run(actions.preview(host, name, 10, 10))
+    text = run(actions.preview(host, name, 10, 10)).text
     assert "hello from the pane" in text
 
-    run(actions.dismiss(host, session.status_file, 1234, 10))
+    run(status_files.dismiss(host, session.status_file, 1234, 10))
     data = json.loads((session_dir / session.status_file).read_text())
     assert (data["status"], data["message"], data["timestamp"]) == ("working", "", 1234)
 
@@ -148,7 +148,7 @@ def test_rewrite_retries_when_a_hook_writes_meanwhile(tmux, session_dir, host, m
         return await real_run(script, stdin=stdin, timeout=timeout)
 
     monkeypatch.setattr(host, "run", racing_run)
-    run(actions.dismiss(host, "a.json", 99, 10))
+    run(status_files.dismiss(host, "a.json", 99, 10))
     data = json.loads((session_dir / "a.json").read_text())
     assert data["status"] == "working" and data["extra"] == "kept"  # nothing the hook wrote was lost
 
@@ -164,7 +164,7 @@ def test_prune_removes_only_files_whose_session_is_still_gone(tmux, session_dir,
 
 def test_preview_keeps_colour_and_returns_the_last_lines(tmux, host):
     tmux.new("c", "printf 'one\\ntwo\\n\\033[31mred\\033[0m\\n'; exec cat")
-    text = wait_until(lambda: (t := run(actions.preview(host, "c", 2, 10))) and "red" in t and t, what="pane output")
+    text = wait_until(lambda: (t := run(actions.preview(host, "c", 2, 10)).text) and "red" in t and t, what="pane output")
     first, last = text.splitlines()
     assert first == "two" and last.startswith("\x1b[31mred")
 
@@ -189,14 +189,14 @@ def test_git_info_of_a_real_repository(tmp_path, host, world):
     git("commit", "-q", "-am", "second")
     (repo / "untracked").write_text("x")
 
-    info = run(actions.git_info(host, str(repo), 10))
-    assert isinstance(info, actions.GitInfo)
+    info = run(git_action.git_info(host, str(repo), 10))
+    assert isinstance(info, git_action.GitInfo)
     assert (info.branch, info.dirty, info.changes, info.ahead, info.behind) == ("main", True, 1, 1, 0)
     assert info.upstream == "origin/main" and info.remote == str(origin)
     assert info.last_commit is not None and info.last_commit["subject"] == "second"
 
-    assert run(actions.git_info(host, str(tmp_path), 10)) == "not a git repository"
-    assert run(actions.git_info(host, str(tmp_path / "missing dir"), 10)) == "no such directory"
+    assert run(git_action.git_info(host, str(tmp_path), 10)) == "not a git repository"
+    assert run(git_action.git_info(host, str(tmp_path / "missing dir"), 10)) == "no such directory"
 
 
 def test_a_script_that_outlives_its_timeout_is_killed(host):

@@ -11,24 +11,24 @@ from navish.hosts.local import LocalHost
 from tests.conftest import NAVISH
 
 
-def test_attach_outside_tmux_attaches_with_an_exact_target(monkeypatch):
+def test_attach_outside_tmux_attaches_to_the_session_id(monkeypatch):
     monkeypatch.delenv("TMUX", raising=False)
-    command = LocalHost("~/s").attach_command("api;")
-    assert command.argv == ["tmux", "attach-session", "-t", "=api\\;"]  # exact name; a trailing ; escaped
+    command = LocalHost("~/s").attach_command("$3")
+    assert command.argv == ["tmux", "attach-session", "-t", "$3"]
 
 
 def test_attach_inside_the_same_tmux_server_switches_client(monkeypatch, tmp_path):
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,123,0")
-    assert LocalHost("~/s").attach_command("api").argv == ["tmux", "switch-client", "-t", "=api"]
+    assert LocalHost("~/s").attach_command("$1").argv == ["tmux", "switch-client", "-t", "$1"]
     socket = tmp_path / "sock"
     monkeypatch.setenv("TMUX", f"{socket},123,0")
-    assert LocalHost("~/s", tmux_socket=str(socket)).attach_command("api").argv[-3:] == ["switch-client", "-t", "=api"]
+    assert LocalHost("~/s", tmux_socket=str(socket)).attach_command("$1").argv[-3:] == ["switch-client", "-t", "$1"]
 
 
 def test_attach_inside_another_tmux_server_nests_without_its_tmux_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,123,0")
-    command = LocalHost("~/s", tmux_socket=str(tmp_path / "demo.sock")).attach_command("api")
-    assert command.argv == ["tmux", "-S", str(tmp_path / "demo.sock"), "attach-session", "-t", "=api"]
+    command = LocalHost("~/s", tmux_socket=str(tmp_path / "demo.sock")).attach_command("$1")
+    assert command.argv == ["tmux", "-S", str(tmp_path / "demo.sock"), "attach-session", "-t", "$1"]
     assert command.unset_env == ("TMUX",)
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from navish.actions import parse_poll
+from navish.poll_script import parse_poll
 from navish.model import GONE, UNTRACKED
 from navish.output import session_json
 from navish.parsing import (
@@ -210,18 +210,17 @@ def test_duplicate_claims_without_own_file_keep_the_most_recent():
 
 
 # -- parse_poll ----------------------------------------------------------------------------
-def frame(name: bytes, content: bytes) -> bytes:
-    """What the poll script's awk prints for one file (it is given `./NAME`)."""
-    name = b"./" + name
-    return b"F %d %d\n" % (len(name), len(content)) + name + content
+def frame(name: bytes, content: bytes, mtime: int = 100) -> bytes:
+    """What the poll script prints for one file: its stat line, `|` + each line, `E`."""
+    lines = content.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"M %d %d ./%s\n" % (mtime, len(content), name) + b"".join(b"|" + line + b"\n" for line in lines) + b"E\n"
 
 
 def poll_output(sessions=(), tmux_status=0, files=(), mtime=100):
-    head = b"".join(b"S " + s + b"\n" for s in sessions) + b"T %d\n" % tmux_status
-    if not files:
-        return head
-    head += b"".join(b"M %d %d ./%s\n" % (mtime, len(c), n) for n, c in files)
-    return head + b"@files\n" + b"".join(frame(n, c) for n, c in files)
+    head = b"".join(b"S $%d %s\n" % (i, s) for i, s in enumerate(sessions)) + b"T %d\n" % tmux_status
+    return head + b"".join(frame(n, c, mtime) for n, c in files)
 
 
 def test_parse_poll_sessions_and_files():
@@ -248,7 +247,7 @@ def test_parse_poll_no_tmux_server():
 
 
 def test_parse_poll_dir_missing():
-    data = parse_poll(b"S a\nT 0\nD missing\n")
+    data = parse_poll(b"S $0 a\nT 0\nD missing\n")
     assert data.dir_missing and data.files == () and data.tmux_sessions == ("a",)
 
 
@@ -263,47 +262,36 @@ def test_parse_poll_unicode_and_spaced_names():
 
 
 def test_hostile_content_cannot_forge_another_frame():
+    """Every content line travels behind `|`: a file's text can never start a record of its own."""
     victim = b'{"tmux_session": "victim", "status": "idle"}\n'
-    forged = b'{"tmux_session": "victim", "status": "permission"}\n'
-    evil = b'{"tmux_session": "evil", "status": "idle"}\nF 13 ' + b"%d" % len(forged) + b"\n./victim.json" + forged
-    evil += b"\n@files\nM 1 1 ./victim.json\n"
+    evil = b'{"tmux_session": "evil", "status": "idle"}\nE\nM 1 1 ./victim.json\n|{"status": "permission"}\nE\nS $9 ghost\n'
     data = parse_poll(poll_output([b"evil", b"victim"], files=[(b"evil.json", evil), (b"victim.json", victim)]))
     contents = {f.name: f.content for f in data.files}
     assert contents == {"evil.json": evil, "victim.json": victim}
+    assert data.tmux_sessions == ("evil", "victim")
     found = host_sessions("local", data)
     assert by_name(found)["victim"].status == "idle"
     assert any("evil.json" in w for w in found.warnings)  # its content is not JSON
 
 
-def test_hostile_file_listed_last_cannot_add_content_for_others():
-    a = b'{"tmux_session": "a", "status": "idle"}\n'
-    evil = b"x\nF 8 2\n./a.json{}"
-    data = parse_poll(poll_output([b"a"], files=[(b"a.json", a), (b"z.json", evil)]))
-    assert {f.name: f.content for f in data.files} == {"a.json": a, "z.json": evil}
-
-
-def test_truncated_output_keeps_earlier_frames():
+def test_a_cut_answer_keeps_earlier_files_and_says_so():
     a = b'{"tmux_session": "a", "status": "waiting"}\n'
     b = b'{"tmux_session": "b", "status": "idle", "message": "long enough to be cut"}\n'
     full = poll_output([b"a", b"b"], files=[(b"a.json", a), (b"b.json", b)])
-    for cut in (len(full) - 10, len(full) - len(b) - 4, len(full) - len(b) - 6 - 3, len(full) - len(b) - 6 - 7):
-        data = parse_poll(full[:cut])
-        contents = {f.name: f.content for f in data.files}
-        assert contents["a.json"] == a
+    for cut in (len(full) - 3, len(full) - len(b) - 3, len(full) - len(b) - 10):
+        data = parse_poll(full[:cut], "output cut at 1 KiB")
         found = host_sessions("local", data)
         assert by_name(found)["a"].status == "waiting"
         assert "b" not in by_name(found) or by_name(found)["b"].status_file is None
+        assert "local: poll output cut at 1 KiB" in found.warnings
 
 
-def test_garbage_after_frames_is_ignored():
-    a = b'{"tmux_session": "a"}\n'
-    data = parse_poll(poll_output([b"a"], files=[(b"a.json", a)]) + b"garbage\nF x y\n")
-    assert data.files[0].content == a
-
-
-def test_stat_line_for_a_file_without_frame_gives_no_content():
-    out = b"T 0\nM 5 0 ./empty.json\n@files\n"
-    (f,) = parse_poll(out).files
-    assert f.name == "empty.json" and f.content is None
-    found = host_sessions("local", parse_poll(out))
-    assert "empty.json" in found.warnings[0]
+def test_files_not_read_are_warnings_by_name():
+    out = b"T 0\nM 5 9000000 ./big.json\nE big\nM 5 2 ./locked.json\nE unreadable\nN 2500\n"
+    data = parse_poll(out)
+    assert data.files == ()
+    assert data.warnings == (
+        "skipped big.json: larger than 1 MiB",
+        "skipped locked.json: cannot be read (removed meanwhile, or no permission)",
+        "2500 status files; only 2000 were read",
+    )

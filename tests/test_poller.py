@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from navish import actions
+from navish import poll_script
 from navish.app import App
 from navish.errors import HostUnreachable
 from navish.hosts.base import AttachCommand, ScriptResult
@@ -16,14 +16,11 @@ from tests.conftest import run
 
 def poll_output(*names: str) -> bytes:
     """What the poll script prints for live sessions `names`, each with a status file."""
-    head = b"".join(b"S %s\n" % n.encode() for n in names) + b"T 0\n"
-    head += b"".join(b"M 1 10 ./%s.json\n" % n.encode() for n in names)
-    frames = b""
+    out = b"".join(b"S $%d %s\n" % (i, n.encode()) for i, n in enumerate(names)) + b"T 0\n"
     for n in names:
         content = json.dumps({"tmux_session": n, "status": "waiting"}).encode()
-        name = f"./{n}.json".encode()
-        frames += b"F %d %d\n" % (len(name), len(content)) + name + content
-    return head + b"@files\n" + frames
+        out += b"M 1 %d ./%s.json\n|%s\nE\n" % (len(content), n.encode(), content)
+    return out
 
 
 class ScriptedHost:
@@ -41,7 +38,7 @@ class ScriptedHost:
         self.most_in_flight = 0
         self.fail: str | None = None
 
-    async def run(self, script: str, *, stdin: str | None = None, timeout: float) -> ScriptResult:
+    async def run(self, script: str, *, stdin: str | None = None, timeout: float, limit: int = 0) -> ScriptResult:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -54,7 +51,7 @@ class ScriptedHost:
             raise HostUnreachable(self.fail)
         return ScriptResult(0, poll_output(*self.sessions), b"", 0.0)
 
-    def attach_command(self, session: str) -> AttachCommand:
+    def attach_command(self, session_id: str) -> AttachCommand:
         return AttachCommand(["true"])
 
     async def close(self) -> None:
@@ -144,5 +141,5 @@ def test_a_poll_that_outlives_its_timeout_marks_the_host_offline():
 
 def test_the_poll_script_is_what_the_scripted_host_answers_for():
     """Guard for this file: the fake's answer must parse like the real script's output."""
-    data = actions.parse_poll(poll_output("x", "y z"))
+    data = poll_script.parse_poll(poll_output("x", "y z"))
     assert data.tmux_sessions == ("x", "y z") and [f.name for f in data.files] == ["x.json", "y z.json"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import actions
+from .. import actions, status_files
 from ..argspec import Kind, Opt, Pos
 from ..errors import ActionFailed
 from ..model import Session
@@ -17,24 +17,27 @@ from .base import JSON, SESSION, YES, Command, Context, Result
 
 async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
     app = ctx.app
-    await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, app.filter_mode)])
+    pending = await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, app.filter_mode)])
     sessions = app.registry.sessions(app.filter_mode, include_untracked=a["all"])
     statuses = [s.strip() for s in (a["status"] or "").split(",") if s.strip()]
     sessions = sort_sessions(match_sessions(sessions, a["pattern"], statuses), a["sort"] or "attention")
-    warnings = _host_warnings(app)
+    warnings = _host_warnings(app, pending)
     if a["json"]:
         return Result(to_json([session_json(s) for s in sessions]), warnings)
     return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color), warnings)
 
 
-def _host_warnings(app: App) -> list[str]:
+def _host_warnings(app: App, pending: list[str]) -> list[str]:
     now = app.clock()
     warnings = []
     for status in app.registry.hosts():
         if not host_in_mode(status.name, app.filter_mode):
             continue
         warnings.extend(one_line(w) for w in status.warnings)
-        if status.error and status.polled_at is None:
+        if status.name in pending:
+            known = f"its sessions are from {int(status.age(now) or 0)}s ago" if status.polled_at else "sessions unknown yet"
+            warnings.append(f"{status.name}: still answering; {known}")
+        elif status.error and status.polled_at is None:
             warnings.append(f"{status.name}: {status.state.value}, sessions unknown ({one_line(status.error)})")
         elif status.error:
             warnings.append(f"{status.name}: {status.state.value}; its sessions are last known data ({one_line(status.error)})")
@@ -52,9 +55,10 @@ async def _preview(ctx: Context, a: dict[str, Any]) -> Result:
     session = await ctx.app.resolve(a["session"])
     _require_live(session)
     host = ctx.app.action_host(session)
-    text = await actions.preview(host, session.name, a["lines"] or 50, ctx.app.command_timeout)
+    shown = await actions.preview(host, session.name, a["lines"] or 50, ctx.app.command_timeout)
     header = paint(f"── {one_line(session.ref)} ──", "2", ctx.color)
-    return Result(f"{header}\n{pane_text(text, keep_color=ctx.color)}")
+    warnings = [f"{one_line(session.ref)}: preview {shown.note}"] if shown.note else []
+    return Result(f"{header}\n{pane_text(shown.text, keep_color=ctx.color)}", warnings)
 
 
 async def _git(ctx: Context, a: dict[str, Any]) -> Result:
@@ -73,9 +77,14 @@ async def _kill(ctx: Context, a: dict[str, Any]) -> Result:
         what += " and its status file"
     if not await ctx.confirmed("kill", f"Kill {one_line(session.ref)} ({what})?", a["yes"]):
         return Result("not killed", exit_code=1)
-    await actions.kill(host, session.name, session.status_file, ctx.app.command_timeout)
+    done = await actions.kill(host, session.name, session.status_file, ctx.app.command_timeout)
     await ctx.app.refresh([session.host])
-    return Result(f"killed {one_line(session.ref)}")
+    ref = one_line(session.ref)
+    if done.tmux_session:
+        return Result(f"killed {ref}" + (" and removed its status file" if done.status_file else ""))
+    if done.status_file:
+        return Result(f"{ref} had no tmux session any more; removed its status file")
+    raise ActionFailed(f"nothing killed: {ref} has no tmux session and no status file any more")
 
 
 async def _rename(ctx: Context, a: dict[str, Any]) -> Result:
@@ -94,7 +103,7 @@ async def _dismiss(ctx: Context, a: dict[str, Any]) -> Result:
     if session.status_file is None:
         raise ActionFailed(f"{one_line(session.ref)} has no status file to dismiss")
     host = ctx.app.action_host(session)
-    await actions.dismiss(host, session.status_file, ctx.app.clock(), ctx.app.command_timeout)
+    await status_files.dismiss(host, session.status_file, ctx.app.clock(), ctx.app.command_timeout)
     await ctx.app.refresh([session.host])
     return Result(f"dismissed {one_line(session.ref)}")
 
@@ -103,7 +112,8 @@ async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
     session = await ctx.app.resolve(a["session"])
     _require_live(session)
     host = ctx.app.action_host(session)
-    code = await ctx.run_attached(host.attach_command(session.name))
+    session_id = await actions.session_id(host, session.name, ctx.app.command_timeout)
+    code = await ctx.run_attached(host.attach_command(session_id))
     if code != 0:
         raise ActionFailed(f"attach to {one_line(session.ref)} ended with exit status {code}")
     return Result()

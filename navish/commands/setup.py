@@ -53,16 +53,16 @@ def one_line_report(report: str) -> str:
 async def _new(ctx: Context, a: dict[str, Any]) -> Result:
     host = _target(ctx, a["host"])
     name = a["name"]
-    cwd = await setup_actions.new_session(
+    started = await setup_actions.new_session(
         host, name, a["dir"] or "~", a["cmd"] or "claude", ctx.app.clock(), ctx.app.command_timeout
     )
     await ctx.app.refresh([host.name])
     ref = f"{host.name}:{name}"
-    text = f"started {one_line(ref)} in {one_line(cwd)}"
+    text = f"started {one_line(ref)} in {one_line(started.cwd)}"
     if ctx.confirm is None:
         return Result(f"{text}; attach to it with: attach {one_line(shlex.quote(ref))}")
     if await ctx.confirm(f"{text}. Attach now?"):
-        await ctx.run_attached(host.attach_command(name))
+        await ctx.run_attached(host.attach_command(started.session_id))
     return Result(text)
 
 

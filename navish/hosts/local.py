@@ -10,11 +10,12 @@ import time
 
 from ..errors import HostUnreachable
 from ..model import LOCAL
-from .base import AttachCommand, ScriptResult, exact_target, frame_script
+from .base import OUTPUT_LIMIT, AttachCommand, OutputCollector, ScriptResult, build_program
 
 
 class LocalHost:
-    """Runs scripts with `/bin/sh -s` in a new process group, killed whole on timeout."""
+    """Runs scripts with `/bin/sh -s` in a new process group, killed whole on timeout, on
+    cancellation and when its output reaches the cap."""
 
     def __init__(self, session_dir: str, *, name: str = LOCAL, tmux_socket: str | None = None):
         self.name = name
@@ -23,32 +24,38 @@ class LocalHost:
         self.tmux_argv = ["tmux", "-S", tmux_socket] if tmux_socket else ["tmux"]
         self.tmux = shlex.join([*self.tmux_argv, "-u"])
 
-    async def run(self, script: str, *, stdin: str | None = None, timeout: float) -> ScriptResult:
-        program = frame_script(script, stdin).encode()
+    async def run(
+        self, script: str, *, stdin: str | None = None, timeout: float, limit: int = OUTPUT_LIMIT
+    ) -> ScriptResult:
+        program = build_program(script, stdin)
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ScriptProtocol(program.collector(self.name, limit), loop),
             "/bin/sh",
             "-s",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
+        stdin_pipe = transport.get_pipe_transport(0)
+        stdin_pipe.write(program.text)
+        stdin_pipe.write_eof()
         try:
-            out, err = await asyncio.wait_for(proc.communicate(program), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(protocol.finished)
         except BaseException as exc:
-            _kill_group(proc)
-            await proc.wait()
+            protocol.stop()
+            await asyncio.shield(protocol.finished)
             if isinstance(exc, TimeoutError):
                 raise HostUnreachable(f"{self.name}: gave no answer within {timeout:g}s") from None
             raise
-        return ScriptResult(proc.returncode or 0, out, err, time.monotonic() - started)
+        finally:
+            transport.close()
+        return protocol.collector.result(transport.get_returncode() or 0, time.monotonic() - started)
 
-    def attach_command(self, session: str) -> AttachCommand:
-        target = exact_target(session)
+    def attach_command(self, session_id: str) -> AttachCommand:
         if self._inside_same_tmux_server():
-            return AttachCommand([*self.tmux_argv, "switch-client", "-t", target])
-        return AttachCommand([*self.tmux_argv, "attach-session", "-t", target], unset_env=("TMUX",))
+            return AttachCommand([*self.tmux_argv, "switch-client", "-t", session_id])
+        return AttachCommand([*self.tmux_argv, "attach-session", "-t", session_id], unset_env=("TMUX",))
 
     def _inside_same_tmux_server(self) -> bool:
         inside = os.environ.get("TMUX", "")
@@ -63,8 +70,37 @@ class LocalHost:
         return None
 
 
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+class _ScriptProtocol(asyncio.SubprocessProtocol):
+    """Feeds a script's output to its collector as it arrives; stops the script at the cap."""
+
+    def __init__(self, collector: OutputCollector, loop: asyncio.AbstractEventLoop):
+        self.collector = collector
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.SubprocessTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        chunk = data if isinstance(data, bytes) else data.encode()
+        if fd == 2:
+            self.collector.feed_stderr(chunk)
+        elif self.collector.feed_stdout(chunk):
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the script's whole process group and close its pipes; `finished` follows."""
+        assert self.transport is not None
+        pid = self.transport.get_pid()
+        if self.transport.get_returncode() is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The script exited and its pipes are closed."""
+        if not self.finished.done():
+            self.finished.set_result(None)
