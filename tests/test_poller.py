@@ -143,3 +143,30 @@ def test_the_poll_script_is_what_the_scripted_host_answers_for():
     """Guard for this file: the fake's answer must parse like the real script's output."""
     data = poll_script.parse_poll(poll_output("x", "y z"))
     assert data.tmux_sessions == ("x", "y z") and [f.name for f in data.files] == ["x.json", "y z.json"]
+
+
+def test_a_slow_host_holds_a_listing_at_most_a_moment_and_is_marked():
+    """In the shell (background loop running), `ls` waits for a stale host's poll only briefly, then
+    shows its last known sessions with a warning; the poll goes on and lands later."""
+    from navish.commands import COMMANDS
+    from navish.commands.base import Context, execute
+
+    async def scenario() -> None:
+        fast, slow = ScriptedHost("fast", "a"), ScriptedHost("slow", "b")
+        app = App(poll_interval=60, command_timeout=30)
+        app.add_host(fast, 0)
+        app.add_host(slow, 0)
+        await app.refresh()
+        slow.gate.clear()
+        app.start()
+        ctx = Context(app, run_attached=None)  # type: ignore[arg-type]
+        started = asyncio.get_running_loop().time()
+        result = await execute(COMMANDS, ctx, "ls")
+        waited = asyncio.get_running_loop().time() - started
+        assert waited < 5 and "fast" in result.text and "slow" in result.text
+        assert any(w.startswith("slow: still answering; its sessions are from") for w in result.warnings)
+        slow.gate.set()
+        await _until(lambda: slow.in_flight == 0 and not app.monitors["slow"].busy)
+        await app.close()
+
+    run(scenario())
