@@ -7,8 +7,8 @@ warning naming it and never hides another session.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from .model import Session, as_number
 
@@ -27,6 +27,15 @@ class StatusFile:
 
 
 @dataclass(frozen=True)
+class Pane:
+    """One live tmux pane: its id (`%N`), the pid of its first process, its session's name."""
+
+    pane_id: str
+    pid: int
+    session: str
+
+
+@dataclass(frozen=True)
 class PollData:
     """Everything one poll script run reports about a host."""
 
@@ -36,6 +45,11 @@ class PollData:
     dir_missing: bool = False
     warnings: tuple[str, ...] = ()
     """What the poll skipped (unreadable or oversized files, a cut answer), without the host name."""
+    panes: tuple[Pane, ...] = ()
+    registry: tuple[StatusFile, ...] = ()
+    """Claude Code's registry files (`<pid>.json`) of live pids."""
+    alive: Mapping[int, tuple[int | None, str | None]] = field(default_factory=dict)
+    """Live pids with a registry file: (parent pid, `procStart`), each None where unknown."""
 
 
 @dataclass(frozen=True)
@@ -81,39 +95,6 @@ def session_from_object(host: str, obj: dict[str, Any], filename: str, mtime: fl
         status_file=filename,
         mtime=mtime,
     )
-
-
-def host_sessions(host: str, poll: PollData, *, include_untracked: bool = True) -> HostSessions:
-    """Turn one poll into sessions: status files matched with live tmux sessions."""
-    warnings = [f"{host}: {w}" for w in poll.warnings]
-    if poll.tmux_sessions is None:
-        warnings.append(f"{host}: tmux is not installed; sessions cannot be checked for liveness")
-    live = set(poll.tmux_sessions or ())
-    by_name: dict[str, Session] = {}
-    for status_file in poll.files:
-        try:
-            obj = parse_status_object(status_file.content or b"", status_file.name)
-        except ValueError as exc:
-            warnings.append(f"{host}: skipped {status_file.name}: {exc}")
-            continue
-        session = session_from_object(host, obj, status_file.name, status_file.mtime)
-        if poll.tmux_sessions is not None and session.name not in live:
-            session = replace(session, live=False)
-        previous = by_name.get(session.name)
-        if previous is not None:
-            keep, drop = sorted((previous, session), key=_owns_name_first)
-            warnings.append(f"{host}: {drop.status_file} also claims session {session.name!r}; ignored")
-            session = keep
-        by_name[session.name] = session
-    if include_untracked:
-        for name in poll.tmux_sessions or ():
-            if name not in by_name:
-                by_name[name] = Session(host=host, name=name, status_file=None)
-    return HostSessions(tuple(by_name.values()), tuple(warnings))
-
-
-def _owns_name_first(session: Session) -> tuple[bool, float]:
-    return (session.status_file != f"{session.name}.json", -session.recency())
 
 
 def _text(value: Any) -> str:

@@ -1,18 +1,25 @@
-"""The poll: one script run that reports a host's live tmux sessions and its status files.
+"""The poll: one script run that reports a host's tmux panes, Claude Code's own registry of live
+sessions, and navish's status files.
 
-Bounded and linear whatever the host holds: `find` lists the `*.json` files (names with a newline
-are skipped, so every name fits on one line; `-exec ... {} +` keeps argv under the system limit),
-`stat` gives their mtimes and sizes, and one `awk` reads the stat lines on its standard input and
-the files themselves with `getline`, printing each content line behind a `|` so no file can forge
-another's frame. At most `MAX_FILES` files are read and none beyond `MAX_STATUS_FILE_BYTES`; the
-whole answer is capped by `POLL_OUTPUT_LIMIT`. A file that cannot be read is reported, not fatal.
+Bounded and linear whatever the host holds. Claude Code's registry (`<config dir>/sessions/<pid>.json`)
+is read only for live pids, each checked on the host (`kill -0`, and on Linux `procStart` and the
+parent pid from `/proc/<pid>/stat`, read with the shell's own `read`: no fork per file). For the
+status files, `find` lists the `*.json` files (names with a newline are skipped, so every name
+fits on one line; `-exec ... {} +` keeps argv under the system limit) and `stat` gives their
+mtimes and sizes. One `awk` per directory reads the files with `getline`, printing each content
+line behind a `|` so no file can forge another's frame. At most `MAX_FILES` files are read per
+directory and none beyond `MAX_STATUS_FILE_BYTES`; the whole answer is capped by
+`POLL_OUTPUT_LIMIT`. A file that cannot be read is reported, not fatal.
 
 Output, one record per line:
 
-    S <session id> <session name>     a live tmux session ($N, then the exact name)
+    P <pane id> <pane pid> <session id> <session name>   a tmux pane ($N, then the exact name)
     T <status>                        tmux's exit status (127: not installed)
+    @registry                         Claude Code's registry follows (when its dir exists)
+    A <pid> <ppid> <proc start>       a live pid with a registry file (ppid, start: Linux only)
+    @status                           the status files follow
     D missing                         the session dir does not exist
-    M <mtime> <size> ./<file name>    a status file; its content lines follow
+    M <mtime> <size> ./<file name>    a file; its content lines follow
     |<content line>
     E [big|unreadable]                end of that file (and why it was not read)
     N <count>                         how many files there were, when more than MAX_FILES
@@ -23,7 +30,7 @@ from __future__ import annotations
 import asyncio
 
 from .hosts.base import MiB, Host, sh_path
-from .parsing import MAX_STATUS_FILE_BYTES, PollData, StatusFile
+from .parsing import MAX_STATUS_FILE_BYTES, Pane, PollData, StatusFile
 from .sh import check_result, q
 
 MAX_FILES = 2000
@@ -50,25 +57,45 @@ END { if (n > max_files) print "N " n }
 
 
 def poll_script(host: Host) -> str:
+    read = f"awk -v max_files={MAX_FILES} -v max_bytes={MAX_STATUS_FILE_BYTES} {q(_AWK_READER)}"
     return f"""d={sh_path(host.session_dir)}
 LC_ALL=C; export LC_ALL
-{host.tmux} list-sessions -F {q('S #{session_id} #{session_name}')} 2>/dev/null
+{host.tmux} list-panes -a -F {q('P #{pane_id} #{pane_pid} #{session_id} #{session_name}')} 2>/dev/null
 echo "T $?"
+if cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions" 2>/dev/null; then
+  echo @registry
+  m=
+  for f in *.json; do
+    pid=${{f%.json}}
+    case $pid in ''|*[!0-9]*) continue ;; esac
+    kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ] || continue
+    pp= st=
+    if [ -r "/proc/$pid/stat" ] && read -r line < "/proc/$pid/stat"; then
+      set -- ${{line##*) }}; pp=$2; shift 19; st=$1
+    fi
+    echo "A $pid $pp $st"
+    m="${{m}}M 0 0 ./$f
+"
+  done
+  printf '%s' "$m" | {read}
+fi
+echo @status
 cd "$d" 2>/dev/null || {{ echo 'D missing'; exit 0; }}
 nl='
 '
 if stat -c %Y . >/dev/null 2>&1; then set -- -c 'M %Y %s %n'; else set -- -f 'M %m %z %N'; fi
-find -L . ! -name . -prune -type f -name '*.json' ! -name "*$nl*" -exec stat -L "$@" {{}} + 2>/dev/null |
-  awk -v max_files={MAX_FILES} -v max_bytes={MAX_STATUS_FILE_BYTES} {q(_AWK_READER)}
+find -L . ! -name . -prune -type f -name '*.json' ! -name "*$nl*" -exec stat -L "$@" {{}} + 2>/dev/null | {read}
 """
 
 
 def parse_poll(out: bytes, cut: str = "") -> PollData:
     """Parse the poll script's output (see the module docstring); `cut` notes a truncated answer."""
-    live: list[str] = []
+    panes: list[Pane] = []
     tmux_status = 0
     dir_missing = False
-    files: list[StatusFile] = []
+    files: dict[str, list[StatusFile]] = {"@registry": [], "@status": []}
+    section = "@status"
+    alive: dict[int, tuple[int | None, str | None]] = {}
     warnings: list[str] = []
     current: tuple[str, float, int] | None = None
     content: list[bytes] = []
@@ -79,18 +106,26 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
         kind, _, rest = raw.decode("utf-8", "replace").partition(" ")
         if kind == "E" and current is not None:
             name, mtime, size = current
+            where = "Claude Code's registry file " if section == "@registry" else ""
             if rest == "big":
-                warnings.append(f"skipped {name}: larger than {MAX_STATUS_FILE_BYTES // MiB} MiB")
+                warnings.append(f"skipped {where}{name}: larger than {MAX_STATUS_FILE_BYTES // MiB} MiB")
             elif rest == "unreadable":
-                warnings.append(f"skipped {name}: cannot be read (removed meanwhile, or no permission)")
+                warnings.append(f"skipped {where}{name}: cannot be read (removed meanwhile, or no permission)")
             else:
-                files.append(StatusFile(name, mtime, size, b"\n".join(content) + b"\n"))
+                files[section].append(StatusFile(name, mtime, size, b"\n".join(content) + b"\n"))
             current, content = None, []
-        elif kind == "S":
-            _, _, name = rest.partition(" ")
-            live.append(name)
+        elif kind in files and not rest:
+            section, current = kind, None
+        elif kind == "P":
+            pane_id, pane_pid, _, name = (rest.split(" ", 3) + ["", "", ""])[:4]
+            if pane_id.startswith("%") and pane_pid.isdigit():
+                panes.append(Pane(pane_id, int(pane_pid), name))
         elif kind == "T":
             tmux_status = int(rest) if rest.isdigit() else 1
+        elif kind == "A":
+            pid, ppid, start = (rest.split(" ") + ["", ""])[:3]
+            if pid.isdigit():
+                alive[int(pid)] = (int(ppid) if ppid.isdigit() else None, start or None)
         elif kind == "D":
             dir_missing = True
         elif kind == "M":
@@ -98,14 +133,21 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
             if mtime.isdigit() and size.isdigit() and path.startswith("./"):
                 current, content = (path[2:], float(mtime), int(size)), []
         elif kind == "N" and rest.isdigit():
-            warnings.append(f"{rest} status files; only {MAX_FILES} were read")
+            what = "Claude Code registry files" if section == "@registry" else "status files"
+            warnings.append(f"{rest} {what}; only {MAX_FILES} were read")
     if current is not None:
         warnings.append(f"skipped {current[0]}: the answer ended inside it")
     if cut:
         warnings.append(f"poll {cut}")
-    tmux = None if tmux_status == 127 else tuple(live)
-    files.sort(key=lambda f: f.name)
-    return PollData(tmux_sessions=tmux, files=tuple(files), dir_missing=dir_missing, warnings=tuple(warnings))
+    return PollData(
+        tmux_sessions=None if tmux_status == 127 else tuple(dict.fromkeys(p.session for p in panes)),
+        files=tuple(sorted(files["@status"], key=lambda f: f.name)),
+        dir_missing=dir_missing,
+        warnings=tuple(warnings),
+        panes=tuple(panes),
+        registry=tuple(files["@registry"]),
+        alive=alive,
+    )
 
 
 async def poll(host: Host, timeout: float) -> PollData:

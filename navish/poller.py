@@ -18,7 +18,8 @@ from . import poll_script
 from .errors import NavishError
 from .hosts.base import Host
 from .model import HostState
-from .parsing import PollData, host_sessions
+from .merge import host_sessions
+from .parsing import PollData
 from .registry import Registry
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class HostMonitor:
         found = host_sessions(self.host.name, data)
         self.registry.apply_poll(self.host.name, found, polled_at=self.clock(), duration=duration)
         self.on_change(self.host.name)
-        tracked = sum(1 for s in found.sessions if s.status_file is not None)
+        tracked = sum(1 for s in found.sessions if s.tracked)
         return PollOutcome(self.host.name, True, duration, tracked)
 
     async def close(self) -> None:

@@ -105,7 +105,7 @@ class Registry:
             for h in self.hosts()
             if host_in_mode(h.name, mode)
             for s in h.sessions
-            if include_untracked or s.status_file is not None
+            if include_untracked or s.tracked
         ]
 
     def resolve(self, text: str) -> Session:

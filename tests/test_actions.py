@@ -17,7 +17,7 @@ import pytest
 from navish import actions, git_action, poll_script, status_files
 from navish.errors import ActionFailed, HostUnreachable
 from navish.hosts.local import LocalHost
-from navish.parsing import host_sessions
+from navish.merge import host_sessions
 from tests.conftest import run, wait_until, write_status
 
 HOSTILE_NAMES = [

@@ -20,7 +20,7 @@ import pytest
 from navish import actions, poll_script, status_files
 from navish.errors import ActionFailed
 from navish.hosts.local import LocalHost
-from navish.parsing import host_sessions
+from navish.merge import host_sessions
 from tests.conftest import run, wait_until, write_status
 
 HOOK = Path(__file__).resolve().parent.parent / "navish" / "hook.py"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from navish.merge import host_sessions
 from navish.poll_script import parse_poll
 from navish.model import GONE, UNTRACKED
 from navish.output import session_json
@@ -11,7 +12,6 @@ from navish.parsing import (
     MAX_STATUS_FILE_BYTES,
     PollData,
     StatusFile,
-    host_sessions,
     parse_status_object,
     session_from_object,
 )
@@ -219,7 +219,7 @@ def frame(name: bytes, content: bytes, mtime: int = 100) -> bytes:
 
 
 def poll_output(sessions=(), tmux_status=0, files=(), mtime=100):
-    head = b"".join(b"S $%d %s\n" % (i, s) for i, s in enumerate(sessions)) + b"T %d\n" % tmux_status
+    head = b"".join(b"P %%%d %d $%d %s\n" % (i, 1000 + i, i, s) for i, s in enumerate(sessions)) + b"T %d\n" % tmux_status
     return head + b"".join(frame(n, c, mtime) for n, c in files)
 
 
@@ -247,7 +247,7 @@ def test_parse_poll_no_tmux_server():
 
 
 def test_parse_poll_dir_missing():
-    data = parse_poll(b"S $0 a\nT 0\nD missing\n")
+    data = parse_poll(b"P %0 10 $0 a\nT 0\nD missing\n")
     assert data.dir_missing and data.files == () and data.tmux_sessions == ("a",)
 
 
@@ -264,7 +264,7 @@ def test_parse_poll_unicode_and_spaced_names():
 def test_hostile_content_cannot_forge_another_frame():
     """Every content line travels behind `|`: a file's text can never start a record of its own."""
     victim = b'{"tmux_session": "victim", "status": "idle"}\n'
-    evil = b'{"tmux_session": "evil", "status": "idle"}\nE\nM 1 1 ./victim.json\n|{"status": "permission"}\nE\nS $9 ghost\n'
+    evil = b'{"tmux_session": "evil", "status": "idle"}\nE\nM 1 1 ./victim.json\n|{"status": "permission"}\nE\nP %9 9 $9 ghost\n@registry\n'
     data = parse_poll(poll_output([b"evil", b"victim"], files=[(b"evil.json", evil), (b"victim.json", victim)]))
     contents = {f.name: f.content for f in data.files}
     assert contents == {"evil.json": evil, "victim.json": victim}

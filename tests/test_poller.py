@@ -16,7 +16,7 @@ from tests.conftest import run
 
 def poll_output(*names: str) -> bytes:
     """What the poll script prints for live sessions `names`, each with a status file."""
-    out = b"".join(b"S $%d %s\n" % (i, n.encode()) for i, n in enumerate(names)) + b"T 0\n"
+    out = b"".join(b"P %%%d %d $%d %s\n" % (i, 1000 + i, i, n.encode()) for i, n in enumerate(names)) + b"T 0\n"
     for n in names:
         content = json.dumps({"tmux_session": n, "status": "waiting"}).encode()
         out += b"M 1 %d ./%s.json\n|%s\nE\n" % (len(content), n.encode(), content)

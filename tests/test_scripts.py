@@ -22,7 +22,7 @@ from navish.poll_script import poll
 from navish.sh import tmux_arg
 from navish.errors import ActionFailed
 from navish.hosts.base import OUTPUT_LIMIT, ScriptNotStarted, ScriptResult, build_program, sh_path
-from navish.parsing import host_sessions
+from navish.merge import host_sessions
 
 HOSTILE = [
     "it's \"quoted\"",
