@@ -53,6 +53,8 @@ class HostState(enum.Enum):
     AUTH_FAILED = "auth failed"
     HOST_KEY_UNKNOWN = "host key unknown"
     HOST_KEY_CHANGED = "host key CHANGED"
+    HOST_KEY_REVOKED = "host key REVOKED"
+    HOST_CERT_UNTRUSTED = "host certificate untrusted"
 
     @property
     def reachable(self) -> bool:
@@ -90,6 +92,24 @@ class Session:
     """Whether the tmux session exists on the host."""
     offline: bool = False
     """Whether the host was unreachable at the last poll (the session is last known data)."""
+    tmux_pane: str = ""
+    """The pane Claude Code runs in (`%N`), when known."""
+    claude_pid: int | None = None
+    """The live Claude Code process whose registry file gave the status; None without one."""
+    status_since: float | None = None
+    """When the status last changed (epoch seconds), when known."""
+
+    @property
+    def source(self) -> str:
+        """Where the status comes from: `registry` (Claude Code's own), `hook`, `both`, or ""."""
+        if self.claude_pid is not None:
+            return "both" if self.status_file else "registry"
+        return "hook" if self.status_file else ""
+
+    @property
+    def tracked(self) -> bool:
+        """Whether anything reports this session's status (else: a bare tmux session)."""
+        return bool(self.source)
 
     @property
     def ref(self) -> str:
@@ -109,7 +129,7 @@ class Session:
 
     @property
     def display_status(self) -> str:
-        if self.status_file is None:
+        if not self.tracked:
             return UNTRACKED
         if not self.live:
             return GONE
@@ -153,7 +173,11 @@ class Session:
         return ""
 
     def recency(self) -> float:
-        return self.timestamp if self.timestamp is not None else (self.mtime or 0.0)
+        """When the status last changed, as well as it is known."""
+        for when in (self.status_since, self.timestamp, self.mtime):
+            if when is not None:
+                return when
+        return 0.0
 
 
 def as_number(value: Any) -> float | None:
