@@ -37,9 +37,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", dest="command", metavar="CMD", help="run one command and exit (e.g. -c 'ls --json')")
     parser.add_argument("--config", metavar="PATH", help="config file (default: $NAVISH_CONFIG or ~/.config/navish/config.toml)")
     parser.add_argument("--demo", action="store_true", help="start on a self-contained demo (private tmux server)")
+    parser.add_argument("--host", metavar="H", help="with -c: only this host (local or a remote's name)")
+    parser.add_argument(
+        "--timeout", metavar="S", type=_seconds, help="with -c: wait at most S seconds for hosts, then answer with what arrived"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"navish {__version__}")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds greater than 0, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import hook
 
         return hook.main(argv[1:])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.host or args.timeout) and args.command is None:
+        parser.error("--host and --timeout go with -c")
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
@@ -59,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from .config import config_path, load_config, state_dir
-    from .errors import ConfigError
+    from .errors import ConfigError, NavishError
 
     environ = os.environ
     log_file = _setup_logging(state_dir(environ), args.debug)
@@ -67,36 +84,56 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"navish: {TMUX_MISSING}", file=sys.stderr)
         if args.demo:
             return 1
-    try:
-        config = load_config(config_path(args.config, environ), environ)
-    except ConfigError as exc:
-        print(f"navish: {exc}", file=sys.stderr)
-        return 2
     _cancel_on_signals(asyncio.current_task())
     async with AsyncExitStack() as stack:
-        if args.demo:
+        if args.demo:  # the demo touches nothing outside its own temporary directory
             from .demo import demo_world
 
             world = stack.enter_context(demo_world())
-            local = world.host
+            config = load_config(world.root / "config.toml", environ)
+            local: Host = world.host
+            history = None
         else:
             from .hosts.local import LocalHost
 
+            path = config_path(args.config, environ)
+            if (args.config or environ.get("NAVISH_CONFIG")) and not path.exists():
+                print(f"navish: no config file at {path} (given by {'--config' if args.config else '$NAVISH_CONFIG'})", file=sys.stderr)
+                return 2
+            existed = path.exists()
+            try:
+                config = load_config(path, environ)
+            except ConfigError as exc:
+                print(f"navish: {exc}", file=sys.stderr)
+                return 2
+            if not existed and path.exists():
+                print(f"navish: created {path} with the commented default settings", file=sys.stderr)
             local = LocalHost(config.settings.session_dir)
-        app = await _build_app(config, local, stack, demo=args.demo, debug=args.debug)
+            history = config.settings.history_file
         if args.command is not None:
+            try:
+                app = await _build_app(config, local, stack, demo=args.demo, debug=args.debug, only=args.host)
+            except NavishError as exc:
+                print(f"navish: {exc}", file=sys.stderr)
+                return exc.exit_code
+            app.listing_wait = args.timeout
             return await _run_once(app, args.command, args.debug, log_file)
         from .shell import Shell
 
+        app = await _build_app(config, local, stack, demo=args.demo, debug=args.debug)
         if args.demo:
             print("navish demo: a private tmux server with sample sessions; all of it is removed when you exit.")
+            print(world.note)
         print("navish: type help for commands, Tab to complete, Ctrl-D to leave.")
-        return await Shell(app, history_file=config.settings.history_file, debug=args.debug, log_file=log_file).run()
+        return await Shell(app, history_file=history, debug=args.debug, log_file=log_file).run()
     return 0
 
 
-async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo: bool, debug: bool) -> App:
-    """The app with this machine and every configured remote; closed (pool last) on exit."""
+async def _build_app(
+    config: Config, local: Host, stack: AsyncExitStack, *, demo: bool, debug: bool, only: str | None = None
+) -> App:
+    """The app with this machine and every configured remote (or just `only`); closed (pool last) on exit."""
+    from .errors import UsageError
     from .app import App
     from .hosts.ssh import SshPool
 
@@ -113,9 +150,14 @@ async def _build_app(config: Config, local: Host, stack: AsyncExitStack, *, demo
         remote_factory=lambda remote: pool.host(remote, on_state_change=app.on_host_state),
     )
     stack.push_async_callback(app.close)
-    app.add_host(local, cache_ttl=2 * settings.poll_interval)  # the loop refreshes it; a late poll is not stale
-    if not demo:
-        await app.sync_remotes(config.remotes)
+    remotes = {} if demo else config.remotes
+    if only is not None:
+        if only != local.name and only not in remotes:
+            raise UsageError(f"--host: no host named {only!r} (hosts: {', '.join([local.name, *remotes])})")
+        remotes = {only: remotes[only]} if only in remotes else {}
+    if only in (None, local.name):
+        app.add_host(local, cache_ttl=2 * settings.poll_interval)  # the loop refreshes it; a late poll is not stale
+    await app.sync_remotes(remotes)
     return app
 
 
@@ -126,8 +168,12 @@ async def _run_once(app: App, line: str, debug: bool, log_file: Path | None) -> 
     result = await execute(Context.for_terminal(app, run_attached=run_attach), line, debug=debug, log_file=log_file)
     if result.error:
         print(f"navish: {result.error}", file=sys.stderr)
-    if result.text:
-        print(result.text)
+    try:
+        if result.text:
+            print(result.text, flush=True)
+    except BrokenPipeError:  # the reader stopped reading (`| head`): that is not a failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return result.exit_code
     for warning in result.warnings:
         print(f"navish: warning: {warning}", file=sys.stderr)
     return result.exit_code

@@ -34,11 +34,24 @@ def _gone(session: str) -> dict[int, str]:
     return {EXIT_NO_SESSION: f"no live tmux session is named {one_line(session)!r} any more"}
 
 
-async def session_id(host: Host, session: str, timeout: float) -> str:
-    """The tmux id (`$N`) of the live session named exactly `session` (ids are never reused)."""
-    script = f'{session_id_fn(host)}\nid=$(sid {q(session)})\n[ -n "$id" ] || exit {EXIT_NO_SESSION}\necho "$id"'
+@dataclass(frozen=True)
+class AttachTarget:
+    session_id: str
+    """The tmux id (`$N`) of the session: ids are never reused while the server runs."""
+    prefix: str
+    """The tmux prefix key there (`C-b`), for the detach hint."""
+
+
+async def attach_target(host: Host, session: str, timeout: float) -> AttachTarget:
+    """The id of the live session named exactly `session`, and the host's tmux prefix key."""
+    script = f"""{session_id_fn(host)}
+id=$(sid {q(session)})
+[ -n "$id" ] || exit {EXIT_NO_SESSION}
+echo "$id"
+{host.tmux} show-options -gv prefix 2>/dev/null || echo C-b"""
     result = check_result(await host.run(script, timeout=timeout), host, "attach", _gone(session))
-    return result.out.strip()
+    session_id, _, prefix = result.out.strip().partition("\n")
+    return AttachTarget(session_id, prefix.strip() or "C-b")
 
 
 @dataclass(frozen=True)

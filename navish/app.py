@@ -20,7 +20,7 @@ from .registry import Registry
 
 
 LISTING_WAIT = 1.0
-"""Seconds a command waits for a slow host's fresh snapshot while the background loop runs."""
+"""Seconds a command waits for a slow host's fresh snapshot once the background loop runs."""
 
 
 class App:
@@ -48,6 +48,9 @@ class App:
         self.hosts: dict[str, Host] = {}
         self.monitors: dict[str, HostMonitor] = {}
         self.listeners: list[Callable[[str], None]] = []
+        self.listing_wait: float | None = None
+        """Seconds a command waits for fresh snapshots before answering with what it has (the
+        hosts still answering are marked); None: each host up to the command timeout."""
         self._loop_task: asyncio.Task[None] | None = None
         self._git_cache: dict[tuple[str, str], tuple[float, git_action.GitInfo | str]] = {}
 
@@ -109,6 +112,8 @@ class App:
     # -- polling ---------------------------------------------------------------------------
     def start(self) -> None:
         """Start the background poll loop (the interactive shell does; `-c` does not)."""
+        if self.listing_wait is None:
+            self.listing_wait = LISTING_WAIT
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(
                 poll_loop(lambda: list(self.monitors.values()), lambda: self.poll_interval), name="poll loop"
@@ -121,15 +126,13 @@ class App:
         """Poll the hosts whose snapshot is older than their TTL, concurrently; returns the hosts
         still answering.
 
-        Once the background loop runs (the shell), nobody waits more than `LISTING_WAIT` for a
-        slow host: its poll goes on, and its last known sessions serve meanwhile. Without it
-        (`navish -c`) each host is waited for up to the command timeout.
+        Nobody waits more than `listing_wait` for a slow host: its poll goes on, and its last
+        known sessions serve meanwhile.
         """
         waits = {asyncio.ensure_future(m.ensure_fresh()): m.host.name for m in self._monitors(names)}
         if not waits:
             return []
-        bound = LISTING_WAIT if self._loop_task is not None else None
-        _, pending = await asyncio.wait(waits, timeout=bound)
+        _, pending = await asyncio.wait(waits, timeout=self.listing_wait)
         for wait in pending:
             wait.cancel()  # only the waiting: the poll itself is shielded and goes on
         return sorted(waits[w] for w in pending)

@@ -36,6 +36,8 @@ _SESSIONS = [
 class DemoWorld:
     root: Path
     host: LocalHost
+    note: str
+    """What the user should know about this demo (how to detach, what is missing)."""
 
 
 @contextmanager
@@ -47,6 +49,10 @@ def demo_world() -> Iterator[DemoWorld]:
         sessions_dir = root / "sessions"
         sessions_dir.mkdir()
         repo = _make_repo(root / "api", env)
+        prefix = _prefix_for_nesting(env)
+        notes = [f"after attach, detach with {prefix} d" + (" (the demo's tmux prefix, inside your tmux)" if "TMUX" in os.environ else "")]
+        if shutil.which("git") is None:
+            notes.append("git is not installed: the demo's git example will say so")
         now = int(time.time())
         for age, (name, status, message, pane) in enumerate(_SESSIONS):
             cwd = repo if name == "api" else root
@@ -54,11 +60,13 @@ def demo_world() -> Iterator[DemoWorld]:
             banner.write_text(f"\x1b[1mclaude\x1b[0m — demo session {name}\n\n{pane}\n")
             _tmux(socket, env, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(cwd),
                   f"cat {shlex.quote(str(banner))}; exec cat")
+            if age == 0:
+                _tmux(socket, env, "set-option", "-g", "prefix", prefix)
             if status is not None:
                 _write_status(sessions_dir, name, status, message, str(cwd), now - 40 * age)
         _write_status(sessions_dir, "old-spike", "done", "", str(root), now - 86400)  # its tmux session is gone
         _add_team(sessions_dir / "refactor.json", now)
-        yield DemoWorld(root, LocalHost(str(sessions_dir), tmux_socket=str(socket)))
+        yield DemoWorld(root, LocalHost(str(sessions_dir), tmux_socket=str(socket)), "; ".join(notes))
     finally:
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], env=env, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
@@ -85,8 +93,19 @@ def _add_team(path: Path, now: int) -> None:
     path.write_text(json.dumps(data) + "\n")
 
 
+def _prefix_for_nesting(env: dict[str, str]) -> str:
+    """The demo server's prefix: C-b, or C-a inside a tmux whose own prefix is C-b (so the two
+    never fight over the same key)."""
+    if "TMUX" not in os.environ:
+        return "C-b"
+    outer = subprocess.run(["tmux", "show-options", "-gv", "prefix"], capture_output=True, text=True)
+    return "C-b" if outer.stdout.strip() == "C-a" else "C-a"
+
+
 def _make_repo(path: Path, env: dict[str, str]) -> Path:
     path.mkdir()
+    if shutil.which("git") is None:
+        return path
     git_env = {**env, "GIT_AUTHOR_NAME": "navish demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid",
                "GIT_COMMITTER_NAME": "navish demo", "GIT_COMMITTER_EMAIL": "demo@example.invalid"}
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import hook_install
 from .actions import check_new_name
-from .sh import EXIT_CHANGED, EXIT_EXISTS, EXIT_NO_DIR, EXIT_TMUX_FAILED, EXIT_WRITE_FAILED, LOCK_REASONS, session_id_fn, tmux_arg
+from .sh import EXIT_NO_COMMAND, EXIT_CHANGED, EXIT_EXISTS, EXIT_NO_DIR, EXIT_TMUX_FAILED, EXIT_WRITE_FAILED, LOCK_REASONS, session_id_fn, tmux_arg
 from .status_files import replace_file_script
 from .errors import ActionFailed
 from .hosts.base import Host, sh_path
@@ -164,8 +164,10 @@ async def new_session(host: Host, name: str, directory: str, command: str, now: 
     """Start a detached tmux session running `command` in `directory`; write its first status file."""
     check_new_name(name)
     status_file = f"{name}.json"
+    program = (shlex.split(command) or [""])[0]
     script = f"""{session_id_fn(host)}
 [ -n "$(sid {q(name)})" ] && exit {EXIT_EXISTS}
+command -v {q(program)} >/dev/null 2>&1 || exit {EXIT_NO_COMMAND}
 [ -e {sh_path(host.session_dir)}/{q(status_file)} ] && exit {EXIT_EXISTS}
 cd {sh_path(directory)} 2>/dev/null || exit {EXIT_NO_DIR}
 {host.tmux} new-session -d -P -F {q('#{session_id}')} -s {tmux_arg(name)} -c "$PWD" {tmux_arg(command)} || exit {EXIT_TMUX_FAILED}
@@ -175,6 +177,7 @@ pwd
     reasons = {
         EXIT_EXISTS: f"a session or status file named {name!r} exists already on {host.name}",
         EXIT_NO_DIR: f"no directory {directory!r} on {host.name}",
+        EXIT_NO_COMMAND: f"{program!r} is not installed on {host.name} (not found on its PATH); nothing was started",
         EXIT_TMUX_FAILED: f"tmux could not start the session: {one_line(result.err, 200)}",
     }
     if result.returncode != 0:

@@ -16,7 +16,7 @@ q = shlex.quote
 
 # Exit codes the scripts use to say what went wrong.
 EXIT_EXISTS, EXIT_CHANGED, EXIT_NO_DIR, EXIT_WRITE_FAILED, EXIT_TMUX_FAILED, EXIT_NO_FILE = 10, 11, 12, 13, 14, 15
-EXIT_LOCKED, EXIT_NO_SESSION = 16, 17
+EXIT_LOCKED, EXIT_NO_SESSION, EXIT_NO_COMMAND = 16, 17, 18
 
 LOCK_FILE = ".navish-hook.lock"
 """The file in a session dir that navish's hook `flock`s around every update of a status file."""

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .errors import ActionFailed
 from .hosts.base import Host, sh_path
+from .model import AGENT_NEEDS_ATTENTION
 from .parsing import parse_status_object
 from .sh import (
     EXIT_CHANGED,
@@ -98,9 +99,19 @@ async def rewrite_status(
 
 
 async def dismiss(host: Host, status_file: str, now: float, timeout: float) -> dict[str, Any]:
-    """Acknowledge a notification as navi does: status working, message cleared, timestamp now."""
+    """Acknowledge a notification as navi does: status working, message cleared, timestamp now;
+    team agents that wait for the user are acknowledged too."""
 
     def change(obj: dict[str, Any]) -> dict[str, Any]:
+        team = obj.get("team")
+        if isinstance(team, dict) and isinstance(team.get("agents"), list):
+            agents = [
+                {**agent, "status": "working", "timestamp": int(now)}
+                if isinstance(agent, dict) and agent.get("status") in AGENT_NEEDS_ATTENTION
+                else agent
+                for agent in team["agents"]
+            ]
+            obj = {**obj, "team": {**team, "agents": agents}}
         return {**obj, "status": "working", "message": "", "timestamp": int(now)}
 
     return await rewrite_status(host, status_file, change, timeout)

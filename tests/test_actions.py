@@ -91,8 +91,7 @@ def test_hostile_names_survive_every_action_and_run_nothing(tmux, session_dir, h
 
     tmux("send-keys", "-t", f"={name}:", "-l", "hello from the pane")
     tmux("send-keys", "-t", f"={name}:", "Enter")
-    text = run(actions.preview(host, name, 10, 10)).text
-    assert "hello from the pane" in text
+    wait_until(lambda: "hello from the pane" in run(actions.preview(host, name, 10, 10)).text, what="the typed text")
 
     run(status_files.dismiss(host, session.status_file, 1234, 10))
     data = json.loads((session_dir / session.status_file).read_text())

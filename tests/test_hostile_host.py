@@ -3,6 +3,7 @@ work: each test runs the real scripts on this machine and over a real sshd (issu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -55,7 +56,7 @@ def test_a_status_file_cannot_aim_kill_preview_or_rename_at_another_session(tmux
     with pytest.raises(ActionFailed, match="no live tmux session"):
         run(actions.rename(host, name, forged.status_file, "renamed", True, 10))
     with pytest.raises(ActionFailed, match="no live tmux session"):
-        run(actions.session_id(host, name, 10))
+        run(actions.attach_target(host, name, 10))
     done = run(actions.kill(host, name, forged.status_file, 10))
     assert (done.tmux_session, done.status_file) == (False, True)
     assert tmux.sessions() == ["victim"]
@@ -68,7 +69,7 @@ def test_a_session_named_like_an_id_is_reachable(tmux, session_dir, host):
     write_status(session_dir, name, "waiting")
     sessions, _ = _sessions(host)
     assert sessions[name].live
-    tmux("send-keys", "-t", run(actions.session_id(host, name, 10)), "-l", "marker-text")
+    tmux("send-keys", "-t", run(actions.attach_target(host, name, 10)).session_id, "-l", "marker-text")
     assert "marker-text" in run(actions.preview(host, name, 5, 10)).text
     done = run(actions.kill(host, name, f"{name}.json", 10))
     assert (done.tmux_session, done.status_file) == (True, True)
@@ -208,3 +209,32 @@ def test_a_huge_preview_is_cut_and_says_so(tmux, host, monkeypatch):
     got = run(actions.preview(host, "noisy", 5000, 10))
     assert got.note == "output cut at 1 KiB" and len(got.text) <= 1024
     assert got.text.endswith("100000")  # the latest lines are the ones kept
+
+
+def test_ctrl_c_during_a_flood_stops_the_script_at_once(tmp_path, host):
+    """Cancelling a run (Ctrl-C) while the host streams output stops reading and the script."""
+    flag = tmp_path / "still-running"
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(host.run(f"while :; do touch {shlex.quote(str(flag))}; cat /dev/zero | head -c 1000000; done", timeout=60, limit=1 << 40))
+        await asyncio.sleep(0)
+        while not flag.exists():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(scenario())
+    flag.unlink()
+    wait_until(lambda: not _recreated(flag), what="the script to stop")
+
+
+def _recreated(flag: Path) -> bool:
+    """Whether something still touches `flag` (checked over a short span)."""
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        if flag.exists():
+            flag.unlink()
+            return True
+        time.sleep(0.02)
+    return False

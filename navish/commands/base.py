@@ -43,11 +43,14 @@ class Context:
     ask: Callable[[str, str], Awaitable[str]] | None = None
     width: int = 100
     color: bool = False
+    say: Callable[[str], None] = field(default=lambda text: None)
+    """Tells the user something at once, before the command ends (e.g. how to detach)."""
 
     @classmethod
     def for_terminal(cls, app: App, **kwargs: Any) -> "Context":
         """A context whose width and colour follow this process's terminal (and $NO_COLOR)."""
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        kwargs.setdefault("say", _say)
         return cls(app, width=shutil.get_terminal_size().columns, color=color, **kwargs)
 
     async def confirmed(self, command: str, question: str, yes: bool) -> bool:
@@ -57,6 +60,10 @@ class Context:
         if self.confirm is None:
             raise UsageError(f"{command}: add -y to confirm (nobody can answer a question here)")
         return await self.confirm(question)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[Result]]

@@ -6,8 +6,8 @@ from typing import Any
 
 from .. import actions, status_files
 from ..argspec import Kind, Opt, Pos
-from ..errors import ActionFailed
-from ..model import Session
+from ..errors import ActionFailed, UsageError
+from ..model import STATUS_NAMES, Session
 from ..app import App
 from ..output import format_ms, git_json, git_text, paint, session_json, sessions_table, to_json
 from ..registry import FILTER_MODES, SORT_KEYS, host_in_mode, match_sessions, next_filter_mode, sort_sessions
@@ -19,12 +19,24 @@ async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
     app = ctx.app
     pending = await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, app.filter_mode)])
     sessions = app.registry.sessions(app.filter_mode, include_untracked=a["all"])
-    statuses = [s.strip() for s in (a["status"] or "").split(",") if s.strip()]
+    statuses = [s.strip().lower() for s in (a["status"] or "").split(",") if s.strip()]
+    unknown = [s for s in statuses if s not in STATUS_NAMES]
+    if unknown:
+        raise UsageError(f"ls: unknown status {one_line(unknown[0])!r} (expected one of: {', '.join(STATUS_NAMES)})")
+    everything = sessions
     sessions = sort_sessions(match_sessions(sessions, a["pattern"], statuses), a["sort"] or "attention")
     warnings = _host_warnings(app, pending)
     if a["json"]:
         return Result(to_json([session_json(s) for s in sessions]), warnings)
+    if not everything and not app.registry.sessions(app.filter_mode, include_untracked=True):
+        return Result(NO_SESSIONS_HINT, warnings)
     return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color), warnings)
+
+
+NO_SESSIONS_HINT = (
+    "no sessions. Start `claude` inside tmux and it shows up here (navish reads Claude Code's own session "
+    "registry); `install-hooks` adds messages, tool counts and older Claude Code versions."
+)
 
 
 def _host_warnings(app: App, pending: list[str]) -> list[str]:
@@ -100,20 +112,30 @@ async def _rename(ctx: Context, a: dict[str, Any]) -> Result:
 
 async def _dismiss(ctx: Context, a: dict[str, Any]) -> Result:
     session = await ctx.app.resolve(a["session"])
+    ref = one_line(session.ref)
     if session.status_file is None:
-        raise ActionFailed(f"{one_line(session.ref)} has no status file to dismiss")
+        raise ActionFailed(f"{ref} has no status file to dismiss")
+    if not session.live:
+        raise ActionFailed(f"{ref} has no tmux session any more; remove its status file with prune")
+    if not session.asks_for_user:
+        return Result(f"nothing to dismiss: {ref} is {one_line(session.display_status)}")
     host = ctx.app.action_host(session)
     await status_files.dismiss(host, session.status_file, ctx.app.clock(), ctx.app.command_timeout)
     await ctx.app.refresh([session.host])
-    return Result(f"dismissed {one_line(session.ref)}")
+    now = next((s for s in ctx.app.registry.host(session.host).sessions if s.name == session.name), None)
+    if now is not None and now.asks_for_user:
+        why = "Claude Code itself reports it; answer it with attach" if now.claude_pid is not None else "a hook set it again"
+        return Result(f"dismissed {ref}, but it still needs you ({one_line(now.attention_reason)}): {why}", exit_code=1)
+    return Result(f"dismissed {ref}: {one_line(session.attention_reason)} → {one_line(now.display_status) if now else 'gone'}")
 
 
 async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
     session = await ctx.app.resolve(a["session"])
     _require_live(session)
     host = ctx.app.action_host(session)
-    session_id = await actions.session_id(host, session.name, ctx.app.command_timeout)
-    code = await ctx.run_attached(host.attach_command(session_id))
+    target = await actions.attach_target(host, session.name, ctx.app.command_timeout)
+    ctx.say(f"attaching to {one_line(session.ref)}; detach with {one_line(target.prefix)} d to come back")
+    code = await ctx.run_attached(host.attach_command(target.session_id))
     if code != 0:
         raise ActionFailed(f"attach to {one_line(session.ref)} ended with exit status {code}")
     return Result()

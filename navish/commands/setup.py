@@ -61,9 +61,10 @@ async def _new(ctx: Context, a: dict[str, Any]) -> Result:
     text = f"started {one_line(ref)} in {one_line(started.cwd)}"
     if ctx.confirm is None:
         return Result(f"{text}; attach to it with: attach {one_line(shlex.quote(ref))}")
-    if await ctx.confirm(f"{text}. Attach now?"):
+    ctx.say(text)
+    if await ctx.confirm("Attach to it now?"):
         await ctx.run_attached(host.attach_command(started.session_id))
-    return Result(text)
+    return Result()
 
 
 SETUP_COMMANDS: tuple[Command, ...] = (
