@@ -147,7 +147,7 @@ def sort_sessions(sessions: Iterable[Session], key: str = "attention") -> list[S
         "attention": lambda s: s.rank,
         "name": lambda s: (s.name.casefold(), s.host),
         "age": lambda s: 0,
-        "status": lambda s: s.display_status,
+        "status": lambda s: s.own_rank,
         "dir": lambda s: s.cwd,
     }
     if key not in primary:

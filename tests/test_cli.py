@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -64,6 +65,7 @@ def test_exit_codes_and_one_line_errors(world, tmux, session_dir):
         ("rename a 'b:c'", 1, "cannot contain ':'"),
         ("ls 'unclosed", 2, "cannot parse the line"),
     ]
+    navish(world, "-c", "help")  # the first run says it created the config
     for line, code, message in cases:
         result = navish(world, "-c", line)
         assert result.returncode == code, (line, result.stderr)
@@ -84,7 +86,7 @@ def test_session_actions_from_the_command_line(world, tmux, session_dir):
     assert tmux.sessions() == ["new name"]
     result = navish(world, "-c", "kill 'local:new name' -y")
     assert result.returncode == 0 and "killed local:new name" in result.stdout
-    assert tmux.sessions() == [] and list(session_dir.iterdir()) == []
+    assert tmux.sessions() == [] and list(session_dir.glob("*.json")) == []
 
 
 def test_prune_asks_for_y_and_removes_gone_files(world, tmux, session_dir):
@@ -94,7 +96,7 @@ def test_prune_asks_for_y_and_removes_gone_files(world, tmux, session_dir):
     assert navish(world, "-c", "prune").returncode == 2
     result = navish(world, "-c", "prune -y")
     assert result.returncode == 0 and "local:dead" in result.stdout
-    assert sorted(p.name for p in session_dir.iterdir()) == ["alive.json"]
+    assert sorted(p.name for p in session_dir.glob("*.json")) == ["alive.json"]
 
 
 def test_refresh_json_reports_cycles(world, tmux, session_dir):
@@ -112,10 +114,59 @@ def test_config_errors_name_the_file_and_key(world):
     assert path.read_text() == "[settings]\npoll_interval = 'fast'\n"  # never overwritten
 
 
-def test_first_run_creates_the_commented_config(world):
-    assert navish(world, "-c", "ls").returncode == 0
+def test_first_run_creates_the_commented_config_and_says_so(world):
+    first = navish(world, "-c", "ls")
     created = Path(world["XDG_CONFIG_HOME"]) / "navish" / "config.toml"
+    assert first.returncode == 0 and f"navish: created {created}" in first.stderr
     assert "# " in created.read_text() and "poll_interval" in created.read_text()
+    assert "created" not in navish(world, "-c", "ls").stderr
+
+
+def test_a_mistyped_config_path_is_reported_not_replaced(world, tmp_path):
+    result = navish(world, "--config", str(tmp_path / "conifg.toml"), "-c", "ls")
+    assert result.returncode == 2 and f"no config file at {tmp_path / 'conifg.toml'} (given by --config)" in result.stderr
+    assert not (tmp_path / "conifg.toml").exists()
+
+
+def test_no_sessions_says_what_to_do(world, tmux):
+    result = navish(world, "-c", "ls")
+    assert result.returncode == 0 and "Start `claude` inside tmux" in result.stdout
+
+
+def test_unknown_status_is_a_usage_error_and_status_sorts_by_attention(world, tmux, session_dir):
+    result = navish(world, "-c", "ls --status bogus")
+    assert result.returncode == 2 and "unknown status 'bogus' (expected one of: permission, waiting" in result.stderr
+    for name, status in (("a", "working"), ("b", "permission"), ("c", "done"), ("d", "error")):
+        tmux.new(name)
+        write_status(session_dir, name, status)
+    listed = json.loads(navish(world, "-c", "ls --sort status --json").stdout)
+    assert [s["status"] for s in listed] == ["permission", "error", "working", "done"]
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(world, tmux, session_dir):
+    write_config(world, "")
+    for i in range(300):
+        write_status(session_dir, f"s{i:03}", "working")
+    result = subprocess.run(f"{shlex.quote(NAVISH)} -c 'ls --json' | head -1", shell=True, env=world, capture_output=True, text=True)
+    assert result.stdout == "[\n" and result.stderr == ""
+
+
+def test_host_and_timeout_bound_a_one_shot_command(world, tmux, session_dir, tmp_path):
+    """`--host` asks only that host; `--timeout` answers with what arrived by then."""
+    from tests.sshd import silent_listener
+
+    with silent_listener() as port:
+        config = tmp_path / "navish.toml"
+        config.write_text(f'[remotes.wedged]\nhost = "127.0.0.1"\nport = {port}\n')
+        tmux.new("a")
+        write_status(session_dir, "a", "waiting")
+        only_local = navish(world, "--config", str(config), "--host", "local", "-c", "ls --json")
+        assert [s["host"] for s in json.loads(only_local.stdout)] == ["local"] and only_local.stderr == ""
+        bounded = navish(world, "--config", str(config), "--timeout", "0.5", "-c", "ls --json")
+        assert [s["host"] for s in json.loads(bounded.stdout)] == ["local"]
+        assert "wedged: still answering; sessions unknown yet" in bounded.stderr
+        bad = navish(world, "--config", str(config), "--host", "nope", "-c", "ls")
+        assert bad.returncode == 2 and "--host: no host named 'nope' (hosts: local, wedged)" in bad.stderr
 
 
 def test_missing_tmux_is_one_clear_message(world, tmp_path):
