@@ -167,9 +167,9 @@ async def new_session(host: Host, name: str, directory: str, command: str, now: 
     program = (shlex.split(command) or [""])[0]
     script = f"""{session_id_fn(host)}
 [ -n "$(sid {q(name)})" ] && exit {EXIT_EXISTS}
-command -v {q(program)} >/dev/null 2>&1 || exit {EXIT_NO_COMMAND}
 [ -e {sh_path(host.session_dir)}/{q(status_file)} ] && exit {EXIT_EXISTS}
 cd {sh_path(directory)} 2>/dev/null || exit {EXIT_NO_DIR}
+command -v {q(program)} >/dev/null 2>&1 || exit {EXIT_NO_COMMAND}
 {host.tmux} new-session -d -P -F {q('#{session_id}')} -s {tmux_arg(name)} -c "$PWD" {tmux_arg(command)} || exit {EXIT_TMUX_FAILED}
 pwd
 """

@@ -157,7 +157,12 @@ def test_new_starts_a_session_that_shows_up_at_once(world, tmux, home):
     assert bad.returncode == 1 and "cannot contain ':'" in bad.stderr
     nodir = navish(world, "-c", "new other --dir /no/such/dir")
     assert nodir.returncode == 1 and "no directory" in nodir.stderr
+    missing = navish(world, "-c", "new other --cmd 'no-such-agent --flag'")
+    assert missing.returncode == 1 and missing.stderr == (
+        "navish: 'no-such-agent' is not installed on local (not found on its PATH); nothing was started\n"
+    )
     assert tmux.sessions() == ["job"]
+    assert sorted(p.name for p in (home / ".claude-sessions").glob("*.json")) == ["job.json"]
 
 
 def test_the_hook_inside_a_new_session_is_what_navish_lists(world, tmux, home, host):
