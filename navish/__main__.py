@@ -79,7 +79,6 @@ async def _run(args: argparse.Namespace) -> int:
     from .errors import ConfigError, NavishError
 
     environ = os.environ
-    log_file = _setup_logging(state_dir(environ), args.debug)
     if shutil.which("tmux") is None:
         print(f"navish: {TMUX_MISSING}", file=sys.stderr)
         if args.demo:
@@ -90,12 +89,14 @@ async def _run(args: argparse.Namespace) -> int:
             from .demo import demo_world
 
             world = stack.enter_context(demo_world())
+            log_file = _setup_logging(world.root, args.debug)
             config = load_config(world.root / "config.toml", environ)
             local: Host = world.host
             history = None
         else:
             from .hosts.local import LocalHost
 
+            log_file = _setup_logging(state_dir(environ), args.debug)
             path = config_path(args.config, environ)
             if (args.config or environ.get("NAVISH_CONFIG")) and not path.exists():
                 print(f"navish: no config file at {path} (given by {'--config' if args.config else '$NAVISH_CONFIG'})", file=sys.stderr)
