@@ -165,18 +165,19 @@ async def _build_app(
 async def _run_once(app: App, line: str, debug: bool, log_file: Path | None) -> int:
     from .commands import Context, execute
     from .hosts.base import run_attach
+    from .sanitize import pane_text
 
     result = await execute(Context.for_terminal(app, run_attached=run_attach), line, debug=debug, log_file=log_file)
     if result.error:
-        print(f"navish: {result.error}", file=sys.stderr)
+        print(pane_text(f"navish: {result.error}", keep_color=False), file=sys.stderr)
     try:
         if result.text:
-            print(result.text, flush=True)
+            print(pane_text(result.text), flush=True)
     except BrokenPipeError:  # the reader stopped reading (`| head`): that is not a failure
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return result.exit_code
     for warning in result.warnings:
-        print(f"navish: warning: {warning}", file=sys.stderr)
+        print(pane_text(f"navish: warning: {warning}", keep_color=False), file=sys.stderr)
     return result.exit_code
 
 

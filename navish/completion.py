@@ -19,9 +19,12 @@ from .sanitize import one_line
 @dataclass(frozen=True)
 class Candidate:
     text: str
-    """What replaces the word being typed (shell-quoted when needed)."""
+    """What replaces the word being typed (shell-quoted when needed); may hold any character of a
+    host's name, which the shell's line editor draws visibly (see `shell.show_controls_visibly`)."""
     display: str
+    """The menu entry: sanitised."""
     meta: str = ""
+    """The menu's note (a status, a summary): sanitised."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _positional_index(rest: list[str], options: tuple[Opt, ...]) -> int:
 
 
 def _named(current: str, items: Iterable[tuple[str, str]]) -> list[Candidate]:
-    return [Candidate(name, name, meta) for name, meta in items if name.startswith(current)]
+    return [Candidate(name, one_line(name, 60), one_line(meta, 60)) for name, meta in items if name.startswith(current)]
 
 
 def _values(current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[Command], snapshot: Snapshot) -> list[Candidate]:
@@ -145,7 +148,7 @@ def _sessions(current: str, snapshot: Snapshot) -> list[Candidate]:
     for ref, status in snapshot.sessions:
         name = ref.split(":", 1)[1]
         if ref.casefold().startswith(wanted) or name.casefold().startswith(wanted):
-            found.append(Candidate(shlex.quote(ref), one_line(ref, 60), status))
+            found.append(Candidate(shlex.quote(ref), one_line(ref, 60), one_line(status, 20)))
     return sorted(found, key=lambda c: (not c.display.casefold().startswith(wanted), c.display))
 
 

@@ -3,7 +3,8 @@
 The file is TOML read and written with tomlkit, so the comments and layout the user wrote survive
 every edit. Defaults live in `_SETTINGS` and `_REMOTE` and are merged under the file, so a key
 the file leaves out (or a key added by a later version) still has a value. The shipped
-`config/default.toml` documents them in its comments.
+`config/default.toml` documents them in its comments. Every edit goes through `config_file`: under
+a lock, applied to the file as it is now, written atomically.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import logging
 import math
 import os
 import re
-import stat
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +27,8 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import InlineTable
 from tomlkit.toml_document import TOMLDocument
 
+from navish import config_file
+from navish.config_file import shown as _shown
 from navish.errors import ConfigError, NotFound
 from navish.model import LOCAL
 
@@ -99,12 +100,6 @@ def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
 def state_dir(environ: Mapping[str, str]) -> Path:
     """$XDG_STATE_HOME/navish, else ~/.local/state/navish: the default home of the history and log files."""
     return _xdg_dir(environ, "XDG_STATE_HOME", ".local/state") / "navish"
-
-
-def _shown(path: Path) -> str:
-    """`path` as error messages show it, with the home directory as ~."""
-    home = Path(os.path.expanduser("~"))
-    return f"~/{path.relative_to(home)}" if path.is_relative_to(home) and path != home else str(path)
 
 
 # ---- schema and validation
@@ -270,15 +265,6 @@ def _parse(text: str, path: Path) -> TOMLDocument:
     raise ConfigError(f"{_shown(path)}: {where}invalid TOML: {message}")
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")  # bytes keep \r\n as written
-    except UnicodeDecodeError:
-        raise ConfigError(f"{_shown(path)}: expected UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{_shown(path)}: cannot read: {exc.strerror or exc}") from None
-
-
 # ---- loading
 
 
@@ -292,10 +278,7 @@ def default_text() -> str:
 
 def ensure_user_config(path: Path) -> bool:
     """Create `path` (and its directory) from the commented default if it is missing; True if created."""
-    if path.exists():
-        return False
-    _write_atomic(path, default_text())
-    return True
+    return config_file.create(path, default_text())
 
 
 def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
@@ -305,46 +288,33 @@ def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
     except ConfigError as exc:
         _log.warning("%s; using the default settings", exc)
         return _build({}, path, environ)
-    return _build(_parse(_read(path), path).unwrap(), path, environ)
+    return _build(_parse(config_file.read(path), path).unwrap(), path, environ)
 
 
 # ---- writing
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` in one step, keeping its mode (0600 if new); through a symlink, not over it."""
-    target = path.resolve() if path.is_symlink() else path
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(text.encode("utf-8"))
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"{_shown(path)}: cannot write: {exc.strerror or exc}") from None
-
-
 def save_document(path: Path, doc: TOMLDocument) -> None:
-    """Write a tomlkit document to `path` atomically, keeping the file's mode."""
-    _write_atomic(path, tomlkit.dumps(doc))
+    """Write a tomlkit document to `path` atomically (under the lock), keeping the file's mode."""
+    with config_file.locked(path):
+        config_file.write_atomic(path, tomlkit.dumps(doc))
 
 
 def _edit(path: Path, change: Callable[[TOMLDocument], str]) -> None:
-    """Write the text `change` makes of the user's document, if both the old and new config are valid."""
+    """Write the text `change` makes of the user's document, if both the old and new config are valid.
+
+    The file is read again under the config lock, so the change applies to what is there now.
+    """
     ensure_user_config(path)
-    doc = _parse(_read(path), path)
-    _build(doc.unwrap(), path, os.environ)  # an invalid file is never touched
-    new_text = change(doc)
-    _build(_parse(new_text, path).unwrap(), path, os.environ)
-    _write_atomic(path, new_text)
+
+    def apply(text: str) -> str:
+        doc = _parse(text, path)
+        _build(doc.unwrap(), path, os.environ)  # an invalid file is never touched
+        new_text = change(doc)
+        _build(_parse(new_text, path).unwrap(), path, os.environ)
+        return new_text
+
+    config_file.edit(path, apply)
 
 
 def _set_keys(table: Any, remote: RemoteConfig) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
-from .actions import GitInfo
+from .git_action import GitInfo
 from .model import Session
 from .registry import HostStatus
 from .sanitize import one_line
@@ -121,8 +121,11 @@ def session_json(session: Session) -> dict[str, Any]:
 
 
 def to_json(value: Any) -> str:
-    """JSON with every non-ASCII and control character escaped, so it is terminal-safe too."""
-    return json.dumps(value, indent=2, ensure_ascii=True)
+    """JSON with every non-ASCII and control character escaped, so it is terminal-safe too.
+
+    `ensure_ascii` escapes C0, C1, bidi controls and lone surrogates, but not DEL: that is done here.
+    """
+    return json.dumps(value, indent=2, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
 def git_json(session: Session, info: GitInfo | str) -> dict[str, Any]:
@@ -147,7 +150,7 @@ def git_json(session: Session, info: GitInfo | str) -> dict[str, Any]:
 def git_text(session: Session, info: GitInfo | str, now: float) -> str:
     head = f"{one_line(session.ref)}  {one_line(session.cwd)}"
     if isinstance(info, str):
-        return f"{head}\n{info}"
+        return f"{head}\n{one_line(info)}"
     branch = one_line(info.branch or "?")
     if info.upstream:
         branch += f" → {one_line(info.upstream)} (ahead {info.ahead}, behind {info.behind})"

@@ -134,7 +134,10 @@ class Registry:
 
 
 def host_in_mode(host: str, mode: str) -> bool:
-    return mode == "all" or (mode == "local") == (host == LOCAL)
+    """Whether the filter `mode` (all, local, remote, or one host's name) shows `host`."""
+    if mode in FILTER_MODES:
+        return mode == "all" or (mode == "local") == (host == LOCAL)
+    return host == mode
 
 
 def next_filter_mode(mode: str) -> str:

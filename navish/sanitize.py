@@ -1,7 +1,8 @@
 """Make untrusted text (session names, messages, pane output) safe to print on a terminal.
 
 Nothing from another machine may drive the local terminal: escape sequences (CSI, OSC, DCS, ...),
-C0/C1 control characters and bidirectional overrides are removed or shown as harmless text.
+C0/C1 control characters and bidirectional controls (overrides, embeddings, isolates, marks) are
+removed or shown as harmless text, and lone surrogates become `?`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ _TWO_CHAR = r"\x1b[ -~]?"
 _ESCAPE_RE = re.compile(f"{_STRING}|{_CSI}|{_TWO_CHAR}")
 _SGR_RE = re.compile(r"\x1b\[[0-9;:]*m")
 
-_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROL_RE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+"""Unicode's Bidi_Control characters: marks, embeddings, overrides and isolates reorder the text
+around them, so a name can read differently from what it is."""
+_CONTROL_RE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
 
 
 def _caret(match: re.Match[str]) -> str:

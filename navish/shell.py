@@ -15,6 +15,7 @@ from prompt_toolkit.filters import has_completions
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.layout.screen import Char
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
@@ -24,6 +25,7 @@ from .commands import COMMANDS, Context, Result, execute
 from .completion import NavishCompleter, Snapshot
 from .hosts.base import AttachCommand, run_attach
 from .model import LOCAL
+from .sanitize import BIDI_CONTROLS, pane_text
 from .toolbar import new_attention, notice_line, toolbar_fragments
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,18 @@ STYLE = Style.from_dict(
 )
 
 
+def show_controls_visibly() -> None:
+    """Make prompt_toolkit draw bidi controls as `<U+202E>`, as it draws C0/C1 as `^[`/`<9b>`.
+
+    Everything the line editor draws goes through `Char`: the typed and completed line (a host's
+    session name may hold any character and must stay completable), the menu, the toolbar and the
+    questions. Text printed above the prompt does not: `_print` and `_execute` sanitise that.
+    """
+    Char.display_mappings.update({char: f"<U+{ord(char):04X}>" for char in BIDI_CONTROLS})
+
+
 def _print(style: str, text: str) -> None:
-    print_formatted_text(FormattedText([(style, text)]), style=STYLE)
+    print_formatted_text(FormattedText([(style, pane_text(text, keep_color=False))]), style=STYLE)
 
 
 class Shell:
@@ -58,6 +70,7 @@ class Shell:
         self._pending_notices: list[str] = []
         self._attention = app.registry.attention_refs(include_offline=True)
         self._seen_hosts: set[str] = set()
+        show_controls_visibly()
         self.session: PromptSession[str] = PromptSession(
             message=[("class:prompt", "navish> ")],
             completer=NavishCompleter(COMMANDS, self._snapshot),
@@ -154,7 +167,7 @@ class Shell:
         if result.error:
             _print("class:error", f"error: {result.error}")
         if result.text:
-            print(result.text, flush=True)
+            print(pane_text(result.text), flush=True)  # renderers sanitise; this is the last check
         for warning in result.warnings:
             _print("class:warning", f"warning: {warning}")
         return result

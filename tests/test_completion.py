@@ -135,6 +135,28 @@ def test_hostile_session_names_display_sanitised_and_insert_quoted():
     assert shlex.split(c.text) == [hostile]
 
 
+BIDI_AND_C1 = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x85\x9b\x9d"
+
+
+def test_menu_text_of_hostile_names_and_statuses_shows_bidi_and_controls_as_text():
+    hostile = "local:rtl\u202egnp.exe\u2066\u200f\x9b2J"
+    status = "wait\u202eing\u2067\x1b]0;pwned\x07\x9d2;t\x9c\u061c"
+    snap = Snapshot(sessions=((hostile, status),))
+    (c,) = complete("preview rt", COMMANDS, snap)[1]
+    for drawn in (c.display, c.meta):
+        assert not any(char in drawn for char in BIDI_AND_C1) and "\x1b" not in drawn and "\x07" not in drawn
+    assert "<U+202E>" in c.display and c.meta.startswith("wait<U+202E>ing")
+    assert shlex.split(c.text) == [hostile]  # still completes to the exact name
+
+
+def test_command_and_remote_menu_text_is_sanitised():
+    table = (Command("go\u202e", "sum\u2067mary\x1b[2J", positionals=(Pos("NAME", Kind.REMOTE),)),)
+    (command,) = complete("go", table, SNAP)[1]
+    assert command.display == "go<U+202E>" and command.meta == "sum<U+2067>mary"
+    (remote,) = complete("go\u202e r", table, Snapshot(remotes=("r\u202e",)))[1]
+    assert remote.display == "r<U+202E>" and remote.text == "r\u202e"
+
+
 def test_remote_names_where_a_command_takes_one():
     table = (Command("remote", "remotes", subcommands=(Command("rm", "remove one", positionals=(Pos("NAME", Kind.REMOTE),)),)),)
     assert texts("remote ", table) == ["rm"]

@@ -235,7 +235,7 @@ def test_invalid_file_is_left_untouched(tmp_path):
             edit()
     assert path.read_bytes() == bad
     assert path.stat().st_mtime_ns == before.st_mtime_ns
-    assert os.listdir(tmp_path) == ["config.toml"]
+    assert sorted(os.listdir(tmp_path)) == [".config.toml.lock", "config.toml"]  # no temporary file left
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640])
@@ -247,7 +247,7 @@ def test_atomic_write_keeps_the_mode(tmp_path, mode):
     add_remote(path, RemoteConfig("dev", "d"))
     assert stat.S_IMODE(path.stat().st_mode) == mode
     assert path.stat().st_ino != inode  # replaced, not rewritten in place
-    assert os.listdir(tmp_path) == ["config.toml"]
+    assert sorted(os.listdir(tmp_path)) == [".config.toml.lock", "config.toml"]
 
 
 def test_save_document_writes_through_a_symlink(tmp_path):

@@ -5,13 +5,13 @@ import re
 
 import pytest
 
-from navish.actions import GitInfo, parse_git
+from navish.git_action import GitInfo, parse_git
 from navish.model import Session
 from navish.output import format_age, format_ms, git_json, git_text, session_json, sessions_table, short_path, to_json
 
 NOW = 1_000_000.0
 # Everything that may not appear in terminal output: C0 (except newline), DEL, C1, bidi controls.
-UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 HOSTILE_NAMES = [
     "it's \"quoted\"",
@@ -24,6 +24,8 @@ HOSTILE_NAMES = [
     "\x1b]52;c;cm0gLXJmIH4K\x07clip",
     "\x9b6n\x1bP+q\x1b\\\u202eevil",
     "back\x08\x08\rspace",
+    "del\x7fete",
+    "\u200fmarks\u061c\u200e\u2067isolated\u2069",
 ]
 
 
@@ -161,39 +163,23 @@ def test_session_json_fixed_keys_win_over_file_fields():
 def test_to_json_has_no_raw_control_characters(name):
     obj = session_json(s(name, name, message=name, cwd=name, fields={"x": name, name: 1}))
     text = to_json([obj])
-    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+    assert not UNSAFE.search(text)
     assert text.isascii()
     assert json.loads(text)[0]["name"] == name  # and nothing is lost
 
 
 # -- git -------------------------------------------------------------------------------------
-GIT_OUT = """# branch.oid 0123456789abcdef
-# branch.head main
-# branch.upstream origin/main
-# branch.ab +2 -1
-C 3
-L abc1234\t999400\tAda Lovelace\tFix the\ttabbed subject
-R git@example.com:me/repo.git
-"""
+def framed(**frames: str) -> bytes:
+    """What the git script prints: each value as `KEY LEN\\n<value>\\n`."""
+    return b"".join(f"{key} {len(value.encode())}\n{value}\n".encode() for key, value in frames.items())
 
 
-def test_parse_git():
-    info = parse_git(GIT_OUT)
-    assert isinstance(info, GitInfo)
-    assert (info.branch, info.upstream, info.ahead, info.behind, info.changes, info.dirty) == ("main", "origin/main", 2, 1, 3, True)
-    assert info.last_commit == {"hash": "abc1234", "time": 999400, "author": "Ada Lovelace", "subject": "Fix the\ttabbed subject"}
-    assert info.remote == "git@example.com:me/repo.git"
-
-
-def test_parse_git_fresh_repo_without_upstream_commits_or_origin():
-    info = parse_git("# branch.oid (initial)\n# branch.head main\nC 0\nR \n")
-    assert (info.branch, info.upstream, info.ahead, info.behind, info.dirty) == ("main", None, None, None, False)
-    assert info.last_commit is None and info.remote is None
-
-
-@pytest.mark.parametrize("reason", ["not a git repository", "no such directory", "git is not installed"])
-def test_parse_git_reasons(reason):
-    assert parse_git(f"E {reason}\n") == reason
+GIT_OUT = framed(
+    S="# branch.oid 0123456789abcdef\n# branch.head main\n# branch.upstream origin/main\n# branch.ab +2 -1\nC 3",
+    L="abc1234 999400\nAda Lovelace\nFix the\ttabbed subject",
+    R="git@example.com:me/repo.git",
+)
+FRESH = framed(S="# branch.oid (initial)\n# branch.head main\nC 0", L="", R="")
 
 
 def test_git_text_for_a_repo():
@@ -206,7 +192,7 @@ def test_git_text_for_a_repo():
 
 
 def test_git_text_clean_no_upstream_no_commits():
-    text = git_text(s("api"), parse_git("# branch.head main\nC 0\nR \n"), now=0)
+    text = git_text(s("api"), parse_git(FRESH), now=0)
     assert "main (no upstream)" in text and "clean" in text and "no commits yet" in text and "none" in text
 
 
@@ -214,10 +200,20 @@ def test_git_text_not_a_repo():
     assert git_text(s("api"), "not a git repository", NOW) == "local:api  /srv/app\nnot a git repository"
 
 
-def test_git_text_sanitises_commit_data():
-    evil = "L abc\t999400\t\x1b]0;x\x07eve\t\x1b[2Jsubject\u202e\nR \x1b]52;c;eA==\x07url\n# branch.head m\x1b[31m\n"
-    text = git_text(s("api"), parse_git(evil), NOW)
-    assert not UNSAFE.search(text)
+def test_git_text_sanitises_every_field():
+    evil = framed(
+        S="# branch.head m\x1b[31m\u202e\n# branch.upstream o/\x9b2J\u2067x\n# branch.ab +1 -0\nC 0",
+        L="\x1b]0;x\x07abc 999400\n\x1b]0;x\x07eve\u200f\n\x1b[2Jsubject\r\u202e\x7f",
+        R="\x1b]52;c;eA==\x07url\nE forged\n\x1b]8;;http://e\x1b\\link\x1b]8;;\x1b\\",
+    )
+    info = parse_git(evil)
+    assert isinstance(info, GitInfo) and info.remote is not None and "\nE forged\n" in info.remote
+    text = git_text(s("api"), info, NOW)
+    assert not UNSAFE.search(text) and "\x1b" not in text
+    assert len(text.splitlines()) == 5  # head, branch, state, last, origin: nothing forged
+    assert text.splitlines()[-1].startswith("origin") and "E forged" in text.splitlines()[-1]
+    assert not UNSAFE.search(git_text(s("api"), "not a repo\x1b]0;t\x07\u202e", NOW))
+    assert to_json(git_json(s("api"), info)).isascii() and not UNSAFE.search(to_json(git_json(s("api"), info)))
 
 
 def test_git_json_for_a_repo():

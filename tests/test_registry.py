@@ -204,9 +204,9 @@ def test_sort_by_age_is_most_recent_first():
     assert names == ["new", "mid", "old"]
 
 
-def test_sort_by_status_and_dir_with_recency_tiebreak():
+def test_sort_by_status_in_attention_order_and_dir_with_recency_tiebreak():
     sessions = [s("a", "working", ts=1, cwd="/b"), s("b", "idle", ts=2, cwd="/a"), s("c", "working", ts=3, cwd="/a")]
-    assert [x.name for x in sort_sessions(sessions, "status")] == ["b", "c", "a"]
+    assert [x.name for x in sort_sessions(sessions, "status")] == ["c", "a", "b"]
     assert [x.name for x in sort_sessions(sessions, "dir")] == ["c", "b", "a"]
 
 

@@ -7,8 +7,9 @@ import pytest
 from navish.sanitize import one_line, pane_text
 
 # Any C0 control (tab and newline excepted), DEL, C1 control, or bidi override/isolate.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-ONE_LINE_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI}]")
+ONE_LINE_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}]")
 
 HOSTILE = {
     "csi-colour": ("a\x1b[31mred\x1b[0mb", "aredb"),
@@ -50,11 +51,23 @@ def test_one_line_shows_control_characters_as_harmless_text(raw, expected):
     assert one_line(raw) == expected
 
 
-@pytest.mark.parametrize("char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"])
+BIDI_CHARS = ["\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("char", BIDI_CHARS)
 def test_one_line_neutralises_bidi_controls(char):
     out = one_line(f"safe{char}txt.exe")
     assert char not in out
     assert f"<U+{ord(char):04X}>" in out
+
+
+@pytest.mark.parametrize("char", BIDI_CHARS)
+def test_pane_text_drops_bidi_controls(char):
+    assert pane_text(f"a{char}b\n", keep_color=True) == "ab\n"
+
+
+def test_pane_text_output_is_printable_utf8():
+    pane_text("x \ud800\udfff y").encode("utf-8")
 
 
 def test_one_line_folds_newlines_and_tabs():

@@ -341,7 +341,7 @@ def test_git_script_with_hostile_cwd_stays_literal(tmp_path):
     host = LocalHost(str(tmp_path))
     cwd = str(tmp_path / "$(touch PWNED)" / "`touch PWNED`")
     result = asyncio.run(host.run(git_action.git_script(cwd), timeout=10))
-    assert git_action.parse_git(result.out) == "no such directory"
+    assert git_action.parse_git(result.stdout) == "no such directory"
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -351,4 +351,4 @@ def test_git_script_outside_a_repo(tmp_path):
     host = LocalHost(str(tmp_path))
     os.environ["GIT_CEILING_DIRECTORIES"] = str(tmp_path)
     result = asyncio.run(host.run(git_action.git_script(str(plain)), timeout=10))
-    assert git_action.parse_git(result.out) == "not a git repository"
+    assert git_action.parse_git(result.stdout) == "not a git repository"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.conftest import wait_until, write_config, write_status
@@ -104,7 +105,7 @@ def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir
 
     pane.type("new fresh --cmd 'exec cat'")
     pane.keys("Enter")
-    pane.wait_for("Attach now? [y/N]")
+    pane.wait_for("Attach to it now? [y/N]")
     pane.keys("Enter")
     pane.wait_for("started local:fresh in")
     assert sorted(tmux.sessions()) == ["doomed", "fresh"]
@@ -127,3 +128,48 @@ def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir
     pane.wait_for("lab ✗ offline")
     config = (Path(world["XDG_CONFIG_HOME"]) / "navish" / "config.toml").read_text()
     assert '[remotes.lab]\nhost = "127.0.0.1"\nport = 1\n' in config
+
+
+# Bidi controls, C1 controls and the start of any OSC string: none may reach the terminal raw.
+RAW_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x80-\x9f\x07]|\x1b\\]")
+
+
+def test_hostile_name_and_status_are_drawn_visibly_and_the_session_stays_reachable(world, tmux, session_dir, pane_factory):
+    name = "rtl\u202egnp-exe\u2066"  # tmux keeps bidi controls in a session name
+    tmux.new(name, "echo PANE-OK; exec cat")
+    tmux.new("plain")
+    write_status(session_dir, name, "wait\u202eing\u2067\x1b]0;pwned\x07", message="m\u202e\x1b]2;pwned\x07sg\x9b2J")
+    write_status(session_dir, "plain", "idle")
+    pane = _start(world, pane_factory, tmux, session_dir)
+    pane.wait_for("1 wait<U+202E")  # the toolbar (its status cut at 12 characters)
+
+    def raw_screen() -> None:
+        """What the terminal got (with attributes, and what scrolled off) holds no raw control."""
+        screen = pane.driver("capture-pane", "-p", "-e", "-t", "driver", "-S", "-100")
+        assert not RAW_CONTROLS.search(screen), ascii(screen)
+        assert "pwned" not in pane.driver("display-message", "-p", "-t", "driver", "#{pane_title}")
+
+    def prompt_ready() -> None:
+        wait_until(lambda: pane.prompt_line().rstrip() == "navish>", what="an empty prompt")
+
+    pane.type("ls")
+    pane.keys("Enter")
+    pane.wait_for("m<U+202E>sg")
+    raw_screen()
+
+    prompt_ready()
+    pane.type("preview rt")
+    pane.keys("Tab")
+    completed = "navish> preview 'local:rtl<U+202E>gnp-exe<U+2066>'"
+    wait_until(lambda: pane.prompt_line().rstrip() == completed, what="Tab to complete the hostile name")
+    raw_screen()
+    pane.keys("Enter")
+    pane.wait_for("PANE-OK")  # the completed line names the real session
+    raw_screen()
+
+    prompt_ready()
+    pane.type("preview ")
+    pane.keys("Tab")
+    menu = pane.wait_for("local:plain ")
+    assert "local:rtl<U+202E>gnp-exe<U+2066>" in menu and "wait<U+202E>ing" in menu
+    raw_screen()

@@ -8,7 +8,7 @@ from navish.registry import Registry
 from navish.toolbar import new_attention, notice_line, toolbar_fragments, toolbar_text
 
 NOW = 10_000.0
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def s(name, status="working", host="local", **kw):
@@ -100,10 +100,11 @@ def test_poll_age_is_of_the_newest_poll():
 
 
 def test_toolbar_is_sanitised():
-    reg = make([s("x", "\x1b]0;pwn\x07evil\x1b[2J")])
-    reg.add_host("bad\x1b[31mhost", cache_ttl=10)
+    reg = make([s("x", "\x1b]0;pwn\x07evil\x1b[2J"), s("y", "wa\u202eit\u200f\u2067\x9b")])
+    reg.add_host("bad\x1b[31mhost\u202e", cache_ttl=10)
     text = toolbar_text(reg, "all", NOW)
     assert not UNSAFE.search(text)
+    assert "1 wa<U+202E>" in text
 
 
 # -- notices ---------------------------------------------------------------------------------
@@ -152,9 +153,9 @@ def test_notice_line():
 
 
 def test_notice_line_is_sanitised_and_one_line():
-    hostile = "\x1b]52;c;eA==\x07\x1b[2J" + "m" * 300 + "\nnext\rline\u202e"
+    hostile = "\x1b]52;c;eA==\x07\x1b[2J" + "m" * 300 + "\nnext\rline\u202e\u200e\u061c\u2068"
     team = {"agents": [{"name": "ag\x1b[31ment\n", "status": "waiting"}]}
-    session = Session("local", "n\x1b]0;t\x07ame", status="done", message=hostile, fields={"team": team}, status_file="n.json")
+    session = Session("local", "n\x1b]0;t\x07ame\u200f", status="done", message=hostile, fields={"team": team}, status_file="n.json")
     line = notice_line(session)
     assert not UNSAFE.search(line) and "\n" not in line
     assert len(line) < 200

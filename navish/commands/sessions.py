@@ -7,25 +7,30 @@ from typing import Any
 from .. import actions, status_files
 from ..argspec import Kind, Opt, Pos
 from ..errors import ActionFailed, UsageError
-from ..model import STATUS_NAMES, Session
+from ..model import Session
 from ..app import App
 from ..output import format_ms, git_json, git_text, paint, session_json, sessions_table, to_json
 from ..registry import FILTER_MODES, SORT_KEYS, host_in_mode, match_sessions, next_filter_mode, sort_sessions
 from ..sanitize import one_line, pane_text
 from .base import JSON, SESSION, YES, Command, Context, Result
+from .selection import HOST, STATUS, TARGETS, for_each, matches, select, statuses
 
 
 async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
     app = ctx.app
-    pending = await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, app.filter_mode)])
-    sessions = app.registry.sessions(app.filter_mode, include_untracked=a["all"])
-    statuses = [s.strip().lower() for s in (a["status"] or "").split(",") if s.strip()]
-    unknown = [s for s in statuses if s not in STATUS_NAMES]
-    if unknown:
-        raise UsageError(f"ls: unknown status {one_line(unknown[0])!r} (expected one of: {', '.join(STATUS_NAMES)})")
+    wanted = statuses("ls", a["status"])
+    mode = a["host"] or app.filter_mode
+    if a["host"] is not None:
+        app.registry.host(a["host"])  # NotFound, listing the hosts
+    pending = await app.ensure_fresh([h for h in app.registry.host_names() if host_in_mode(h, mode)])
+    sessions = app.registry.sessions(mode, include_untracked=a["all"])
     everything = sessions
-    sessions = sort_sessions(match_sessions(sessions, a["pattern"], statuses), a["sort"] or "attention")
-    warnings = _host_warnings(app, pending)
+    pattern = a["pattern"]
+    if pattern and ":" in pattern:  # `dev:*`: a glob over HOST:SESSION
+        sessions = [s for s in sessions if matches(pattern, s)]
+        pattern = None
+    sessions = sort_sessions(match_sessions(sessions, pattern, wanted), a["sort"] or "attention")
+    warnings = _host_warnings(app, pending, mode)
     if a["json"]:
         return Result(to_json([session_json(s) for s in sessions]), warnings)
     if not everything and not app.registry.sessions(app.filter_mode, include_untracked=True):
@@ -39,11 +44,11 @@ NO_SESSIONS_HINT = (
 )
 
 
-def _host_warnings(app: App, pending: list[str]) -> list[str]:
+def _host_warnings(app: App, pending: list[str], mode: str) -> list[str]:
     now = app.clock()
     warnings = []
     for status in app.registry.hosts():
-        if not host_in_mode(status.name, app.filter_mode):
+        if not host_in_mode(status.name, mode):
             continue
         warnings.extend(one_line(w) for w in status.warnings)
         if status.name in pending:
@@ -59,7 +64,10 @@ def _host_warnings(app: App, pending: list[str]) -> list[str]:
 
 
 async def _filter(ctx: Context, a: dict[str, Any]) -> Result:
-    ctx.app.set_filter(a["mode"] or next_filter_mode(ctx.app.filter_mode))
+    mode = a["mode"]
+    if mode is not None and mode not in FILTER_MODES and mode not in ctx.app.registry.host_names():
+        raise UsageError(f"filter: expected all, local, remote or a host name ({', '.join(ctx.app.registry.host_names())}), not {one_line(mode)!r}")
+    ctx.app.set_filter(mode or next_filter_mode(ctx.app.filter_mode))
     return Result(f"filter: {ctx.app.filter_mode}")
 
 
@@ -82,21 +90,27 @@ async def _git(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _kill(ctx: Context, a: dict[str, Any]) -> Result:
-    session = await ctx.app.resolve(a["session"])
-    host = ctx.app.action_host(session)
-    what = "its tmux session" if session.live else "nothing in tmux (already gone)"
-    if session.status_file:
-        what += " and its status file"
-    if not await ctx.confirmed("kill", f"Kill {one_line(session.ref)} ({what})?", a["yes"]):
-        return Result("not killed", exit_code=1)
-    done = await actions.kill(host, session.name, session.status_file, ctx.app.command_timeout)
-    await ctx.app.refresh([session.host])
-    ref = one_line(session.ref)
-    if done.tmux_session:
-        return Result(f"killed {ref}" + (" and removed its status file" if done.status_file else ""))
-    if done.status_file:
-        return Result(f"{ref} had no tmux session any more; removed its status file")
-    raise ActionFailed(f"nothing killed: {ref} has no tmux session and no status file any more")
+    sessions = await select(ctx, "kill", a)
+
+    async def kill(session: Session) -> str:
+        done = await actions.kill(ctx.app.action_host(session), session.name, session.status_file, ctx.app.command_timeout)
+        ref = one_line(session.ref)
+        if done.tmux_session:
+            return f"killed {ref}" + (" and removed its status file" if done.status_file else "")
+        if done.status_file:
+            return f"{ref} had no tmux session any more; removed its status file"
+        raise ActionFailed(f"nothing killed: {ref} has no tmux session and no status file any more")
+
+    (only,) = sessions if len(sessions) == 1 else (None,)
+    question = None
+    if only is not None:
+        what = "its tmux session" if only.live else "nothing in tmux (already gone)"
+        question = f"Kill {one_line(only.ref)} ({what}{' and its status file' if only.status_file else ''})?"
+    else:
+        question = "Kill {n} sessions ({refs}) and remove their status files?"
+    result = await for_each(ctx, "kill", sessions, kill, question=question, yes=a["yes"])
+    await ctx.app.refresh(sorted({s.host for s in sessions}))
+    return result
 
 
 async def _rename(ctx: Context, a: dict[str, Any]) -> Result:
@@ -111,22 +125,28 @@ async def _rename(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _dismiss(ctx: Context, a: dict[str, Any]) -> Result:
-    session = await ctx.app.resolve(a["session"])
+    sessions = await select(ctx, "dismiss", a)
+    result = await for_each(ctx, "dismiss", sessions, lambda s: _dismiss_one(ctx, s), yes=a["yes"])
+    await ctx.app.refresh(sorted({s.host for s in sessions}))
+    return result
+
+
+async def _dismiss_one(ctx: Context, session: Session) -> str:
     ref = one_line(session.ref)
     if session.status_file is None:
         raise ActionFailed(f"{ref} has no status file to dismiss")
     if not session.live:
         raise ActionFailed(f"{ref} has no tmux session any more; remove its status file with prune")
     if not session.asks_for_user:
-        return Result(f"nothing to dismiss: {ref} is {one_line(session.display_status)}")
+        return f"nothing to dismiss: {ref} is {one_line(session.display_status)}"
     host = ctx.app.action_host(session)
     await status_files.dismiss(host, session.status_file, ctx.app.clock(), ctx.app.command_timeout)
     await ctx.app.refresh([session.host])
     now = next((s for s in ctx.app.registry.host(session.host).sessions if s.name == session.name), None)
     if now is not None and now.asks_for_user:
-        why = "Claude Code itself reports it; answer it with attach" if now.claude_pid is not None else "a hook set it again"
-        return Result(f"dismissed {ref}, but it still needs you ({one_line(now.attention_reason)}): {why}", exit_code=1)
-    return Result(f"dismissed {ref}: {one_line(session.attention_reason)} → {one_line(now.display_status) if now else 'gone'}")
+        why = "Claude Code itself reports it; answer it" if now.claude_pid is not None else "a hook set it again"
+        raise ActionFailed(f"dismissed {ref}, but it still needs you ({one_line(now.attention_reason)}): {why}")
+    return f"dismissed {ref}: {one_line(session.attention_reason)} → {one_line(now.display_status) if now else 'gone'}"
 
 
 async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
@@ -180,8 +200,15 @@ async def _refresh(ctx: Context, a: dict[str, Any]) -> Result:
 
 async def _prune(ctx: Context, a: dict[str, Any]) -> Result:
     app = ctx.app
-    await app.ensure_fresh()
-    gone = [s for s in app.registry.sessions() if not s.live and not s.offline and s.status_file]
+    host = a["host"]
+    if host is not None:
+        app.registry.host(host)  # NotFound, listing the hosts
+    await app.ensure_fresh([host] if host else None)
+    gone = [
+        s
+        for s in app.registry.sessions()
+        if not s.live and not s.offline and s.status_file and host in (None, s.host)
+    ]
     if not gone:
         return Result("nothing to prune: every status file has a live tmux session")
     names = ", ".join(one_line(s.ref) for s in gone)
@@ -203,14 +230,16 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         _ls,
         (Pos("PATTERN", optional=True),),
         (
-            Opt(("--status",), "S", Kind.STATUS, help="only sessions in status S (a comma-separated list)"),
+            STATUS,
+            HOST,
             Opt(("--sort",), "KEY", Kind.CHOICE, SORT_KEYS, "attention (default), name, age, status or dir"),
             JSON,
             Opt(("--all", "-a"), help="also list tmux sessions without a status file"),
         ),
-        details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs).",
+        details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs), "
+        "or, with a colon, HOST:SESSION ('dev:*', '*:spike-*').",
     ),
-    Command("filter", "show all, local or remote hosts (no argument: cycle)", _filter, (Pos("MODE", Kind.CHOICE, True, FILTER_MODES),)),
+    Command("filter", "show all, local, remote or one host's sessions (no argument: cycle)", _filter, (Pos("MODE", Kind.REMOTE, True),)),
     Command(
         "preview",
         "show the last lines of a session's pane",
@@ -219,9 +248,23 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         (Opt(("-n", "--lines"), "LINES", Kind.INT, help="how many lines (default 50)"),),
     ),
     Command("git", "branch, changes, ahead/behind and last commit of a session's cwd", _git, (SESSION,), (JSON,)),
-    Command("kill", "kill a session's tmux session and remove its status file", _kill, (SESSION,), (YES,)),
+    Command(
+        "kill",
+        "kill sessions' tmux sessions and remove their status files",
+        _kill,
+        (TARGETS,),
+        (HOST, STATUS, YES),
+        details="SESSION may be a glob over HOST:SESSION ('lab:exp-*'); several sessions are listed and confirmed once.",
+    ),
     Command("rename", "rename a session (tmux session and status file)", _rename, (SESSION, Pos("NEW"))),
-    Command("dismiss", "acknowledge a notification (status back to working)", _dismiss, (SESSION,)),
+    Command(
+        "dismiss",
+        "acknowledge notifications (status back to working)",
+        _dismiss,
+        (TARGETS,),
+        (HOST, STATUS, YES),
+        details="e.g. dismiss --status waiting; several sessions are listed and confirmed once.",
+    ),
     Command("attach", "attach this terminal to a session; detach to come back", _attach, (SESSION,)),
     Command(
         "refresh",
@@ -230,5 +273,5 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         (),
         (Opt(("--count",), "N", Kind.INT, help="run N cycles back to back"), JSON),
     ),
-    Command("prune", "remove status files whose tmux session is gone", _prune, (), (YES,)),
+    Command("prune", "remove status files whose tmux session is gone", _prune, (), (HOST, YES)),
 )
