@@ -10,6 +10,7 @@ from pathlib import Path
 from .base import Command, Context, Result, find_command, help_text
 from .base import dispatch as _dispatch
 from .base import execute as _execute
+from .answer import ANSWER_COMMANDS
 from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
 from .setup import SETUP_COMMANDS
@@ -25,6 +26,7 @@ async def _exit(ctx: Context, a: dict[str, Any]) -> Result:
 
 COMMANDS: tuple[Command, ...] = (
     *SESSION_COMMANDS,
+    *ANSWER_COMMANDS,
     *REMOTE_COMMANDS,
     *SETUP_COMMANDS,
     Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True, greedy=True),)),

@@ -1,0 +1,234 @@
+"""Answering a Claude Code session without attaching: read what its pane asks, then send keys
+only if the pane and Claude Code's own state still say the same thing.
+
+Observed with Claude Code 2.1.328: a permission dialog lists numbered options, "Yes" first and
+"No" last (3 or 4 of them; a digit picks one at once); "No" interrupts the turn and leaves the
+prompt waiting for what to do instead. An AskUserQuestion dialog lists its answers, then
+"Type something." (a digit moves into a text field). Keys sent within ~0.3 s of a dialog appearing
+are dropped, so the keys go out at least `SETTLE` seconds after the dialog was first read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import ActionFailed
+from .hosts.base import Host
+from .model import Session
+from .sanitize import one_line
+from .sh import EXIT_CHANGED, EXIT_NO_SESSION, check_result, q, session_id_fn, tmux_arg
+
+SETTLE = 0.35
+"""Seconds a dialog must have been on screen before it takes keys."""
+SCREEN_LINES = 80
+TYPE_SOMETHING = "Type something."
+_OPTION = re.compile(r"^\s*(?:❯\s*)?(\d{1,2})\.\s+(\S.*?)\s*$")
+_RULE = re.compile(r"^\s*[─━]{8,}\s*$")
+_DASHES = re.compile(r"^\s*╌{8,}\s*$")
+_EMPTY_PROMPT = re.compile(r"^\s*❯\s*$")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What a session's pane shows and what Claude Code says about it, read in one run."""
+
+    pane: str
+    state: str
+    """Claude Code's registry status (`waiting`, `idle`, `busy`), "" when unknown."""
+    waiting_for: str
+    options: tuple[tuple[int, str], ...]
+    """The numbered options of the dialog at the bottom of the pane, if any."""
+    context: str
+    """What the dialog asks: `Bash command: npm test`, or the question."""
+
+    @property
+    def kind(self) -> str:
+        """`permission`, `question`, `prompt` (waiting for a new message), or "" (nothing to answer)."""
+        texts = [text for _, text in self.options]
+        if len(texts) >= 2 and texts[0] == "Yes" and texts[-1].startswith("No"):
+            return "permission"
+        if TYPE_SOMETHING in texts:
+            return "question"
+        if not self.options and self.state in ("idle", ""):
+            return "prompt"
+        return ""
+
+    def option(self, *, wanted: str) -> tuple[int, str] | None:
+        """The option to press: `yes`, `always` (the "Yes, and …" that allows it for good), `no`,
+        `type` (the question's text field), or an answer's own text."""
+        for number, text in self.options:
+            if wanted == "yes" and text == "Yes":
+                return number, text
+            if wanted == "always" and re.match(r"Yes, and (always allow|don't ask again)", text):
+                return number, text
+            if wanted == "no" and text.startswith("No") and (number, text) == self.options[-1]:
+                return number, text
+            if wanted == "type" and text == TYPE_SOMETHING:
+                return number, text
+            if wanted not in ("yes", "always", "no", "type") and text.casefold() == wanted.casefold():
+                return number, text
+        return None
+
+    def seen(self) -> str:
+        """One line saying what the pane shows, for a refusal."""
+        if self.options:
+            return f"{self.kind or 'a dialog'}: " + " / ".join(f"{n}. {t}" for n, t in self.options)
+        return f"Claude Code is {self.state}" if self.state else "no dialog"
+
+
+def parse_screen(pane: str, registry: str, text: str) -> Screen:
+    """Pure: the last block of numbered options on `text` (a captured pane) and its context."""
+    lines = text.split("\n")
+    start = _last_dialog(lines)
+    options: list[tuple[int, str]] = []
+    first = None
+    for index in range(start, len(lines)):
+        match = _OPTION.match(lines[index])
+        if not match:
+            continue
+        number = int(match.group(1))
+        if number == 1:
+            options, first = [], index
+        if number == len(options) + 1:
+            options.append((number, match.group(2)))
+    state, waiting_for = _state(registry)
+    if state in ("idle", "busy") or any(_EMPTY_PROMPT.match(line) for line in lines[start:][-8:]):
+        options = []  # numbered lines in the conversation, with the input prompt below them
+    context = _context(lines[start : first if first is not None else len(lines)]) if options else ""
+    return Screen(pane, state, waiting_for, tuple(options), context)
+
+
+def _last_dialog(lines: list[str]) -> int:
+    """Index of the dialog at the bottom: after the last rule above its option 1."""
+    firsts = [i for i, line in enumerate(lines) if (m := _OPTION.match(line)) and m.group(1) == "1"]
+    if not firsts:
+        return len(lines)
+    rules = [i for i, line in enumerate(lines[: firsts[-1]]) if _RULE.match(line)]
+    return rules[-1] + 1 if rules else 0
+
+
+def _context(lines: list[str]) -> str:
+    """`Bash command: <the command>` for a permission dialog, else the question asked."""
+    body = [line.strip() for line in lines if line.strip() and not _DASHES.match(line)]
+    body = [line for line in body if not line.startswith(("Tip:", "☐", "☑", "Do you want"))]
+    if not body:
+        return ""
+    inner = [line.strip().strip("│").strip() for line in _between_dashes(lines)]
+    if inner:
+        return f"{body[0]}: {' '.join(inner)}"
+    return body[-1]
+
+
+def _between_dashes(lines: list[str]) -> list[str]:
+    marks = [i for i, line in enumerate(lines) if _DASHES.match(line)]
+    if len(marks) < 2:
+        return []
+    return [line for line in lines[marks[0] + 1 : marks[1]] if line.strip()]
+
+
+def _state(registry: str) -> tuple[str, str]:
+    try:
+        obj = json.loads(registry) if registry else {}
+    except ValueError:
+        return "", ""
+    if not isinstance(obj, dict):
+        return "", ""
+    state, waiting_for = obj.get("status"), obj.get("waitingFor")
+    return (state if isinstance(state, str) else ""), (waiting_for if isinstance(waiting_for, str) else "")
+
+
+def _find_pane(host: Host, session: Session) -> str:
+    """sh that sets `$pane` to Claude Code's pane in the session (the known pane if it still
+    belongs to the session named exactly so, else the session's active pane)."""
+    return f"""{session_id_fn(host)}
+id=$(sid {q(session.name)})
+[ -n "$id" ] || exit {EXIT_NO_SESSION}
+pane={q(session.tmux_pane)}
+if [ -z "$pane" ] || [ "$({host.tmux} display-message -p -t "$pane" '#{{session_id}}' 2>/dev/null)" != "$id" ]; then
+  pane=$({host.tmux} display-message -p -t "$id:" '#{{pane_id}}')
+fi"""
+
+
+def _registry_path(session: Session) -> str:
+    if session.claude_pid is None:
+        return "''"
+    return f'"${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions/"{session.claude_pid}.json'
+
+
+_GONE = {EXIT_NO_SESSION: "its tmux session is gone"}
+
+
+async def read_screen(host: Host, session: Session, timeout: float) -> Screen:
+    """What the session shows; while Claude Code says it waits but its dialog is not drawn yet
+    (it is, a moment after the state changes), read again for up to a second."""
+    for _ in range(10):
+        screen = await _read_once(host, session, timeout)
+        if screen.state != "waiting" or screen.kind in ("permission", "question"):
+            break
+        await asyncio.sleep(0.1)
+    return screen
+
+
+async def _read_once(host: Host, session: Session, timeout: float) -> Screen:
+    """One run: the pane Claude Code runs in, its last lines, and Claude Code's registry entry."""
+    script = f"""{_find_pane(host, session)}
+echo "$pane"
+r={_registry_path(session)}
+if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
+echo
+{host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES}"""
+    result = check_result(await host.run(script, timeout=timeout, limit=1 << 20), host, f"reading {one_line(session.ref)}", _GONE)
+    pane, registry, text = (result.out.split("\n", 2) + ["", ""])[:3]
+    return parse_screen(pane.strip(), registry, text)
+
+
+@dataclass(frozen=True)
+class Sent:
+    state: str
+    """Claude Code's state after the keys ("" when unknown)."""
+    waiting_for: str
+
+
+async def send_answer(
+    host: Host, session: Session, screen: Screen, keys: list[str], *, then_type: str | None, timeout: float
+) -> Sent:
+    """Send `keys` (tmux key names) to the pane, then type `then_type` and Enter, only if the pane
+    still shows exactly `screen`'s options and Claude Code's state is still `screen.state`.
+
+    `then_type` waits for the text field: the prompt after "No" (Claude Code idle again) or the
+    question's "Type something." field."""
+    expect = "\n".join(f"{n}. {t}" for n, t in screen.options)
+    awk = r"""{ line = $0; sub(/^[^0-9]*/, "", line); sub(/[ \t]+$/, "", line); seen[line] = 1 }
+END { n = split(ENVIRON["expect"], want, "\n"); for (i = 1; i <= n; i++) if (!(want[i] in seen)) exit 1 }"""
+    state_re = f'"status": ?"{screen.state}"'
+    send = f'{host.tmux} send-keys -t "$pane" ' + " ".join(tmux_arg(k) for k in keys) if keys else ""
+    typed = ""
+    if then_type is not None:
+        typed = f"""i=0
+while [ $i -lt 40 ]; do
+  if [ -n "$r" ]; then grep -Eq '"status": ?"(idle|waiting)"' "$r" 2>/dev/null && break; else break; fi
+  sleep 0.05; i=$((i+1))
+done
+sleep {SETTLE}
+{host.tmux} send-keys -t "$pane" -l -- {tmux_arg(then_type)}
+{host.tmux} send-keys -t "$pane" Enter"""
+    script = f"""{_find_pane(host, session)}
+r={_registry_path(session)}
+[ "$pane" = {q(screen.pane)} ] || exit {EXIT_CHANGED}
+{host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES} | expect={q(expect)} awk {q(awk)} || exit {EXIT_CHANGED}
+if [ -n "$r" ] && [ -n {q(screen.state)} ]; then grep -Eq {q(state_re)} "$r" 2>/dev/null || exit {EXIT_CHANGED}; fi
+{send}
+{typed}
+i=0
+while [ -n "$r" ] && [ $i -lt 40 ] && grep -Eq {q(state_re)} "$r" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
+echo"""
+    result = await host.run(script, timeout=timeout + 5, limit=1 << 20)
+    if result.returncode == EXIT_CHANGED:
+        raise ActionFailed(f"{one_line(session.ref)} changed before the keys went out: nothing sent; look again")
+    check_result(result, host, f"answering {one_line(session.ref)}", _GONE)
+    state, waiting_for = _state(result.out.strip())
+    return Sent(state, waiting_for)
