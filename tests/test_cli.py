@@ -58,7 +58,7 @@ def test_exit_codes_and_one_line_errors(world, tmux, session_dir):
     cases = [
         ("frobnicate", 2, "unknown command 'frobnicate'"),
         ("ls --bogus", 2, "ls: unknown option '--bogus'"),
-        ("preview", 2, "preview: missing SESSION"),
+        ("preview", 1, "preview: no session needs you right now"),
         ("preview a -n zero", 2, "expects a whole number"),
         ("kill a", 2, "kill: add -y to confirm"),
         ("preview nosuch", 1, "no session named 'nosuch'"),

@@ -12,7 +12,7 @@ from ..model import Session
 from ..output import format_age
 from ..sanitize import one_line
 from .base import YES, Command, Context, Result
-from .selection import HOST, STATUS, TARGETS, for_each, select
+from .selection import HOST, STATUS, TARGETS, URGENT, for_each, select
 
 
 async def _approve(ctx: Context, a: dict[str, Any]) -> Result:
@@ -116,7 +116,7 @@ ANSWER_COMMANDS: tuple[Command, ...] = (
         "deny",
         "answer a permission prompt with No, optionally telling Claude what to do instead",
         _deny,
-        (Pos("SESSION", Kind.SESSION, optional=True), Pos("MESSAGE", optional=True, greedy=True)),
+        (URGENT, Pos("MESSAGE", optional=True, greedy=True)),
     ),
     Command(
         "reply",

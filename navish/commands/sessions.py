@@ -13,7 +13,7 @@ from ..output import format_ms, git_json, git_text, paint, session_json, session
 from ..registry import FILTER_MODES, SORT_KEYS, host_in_mode, match_sessions, next_filter_mode, sort_sessions
 from ..sanitize import one_line, pane_text
 from .base import JSON, SESSION, YES, Command, Context, Result
-from .selection import HOST, STATUS, TARGETS, for_each, matches, select, statuses
+from .selection import HOST, STATUS, TARGETS, URGENT, for_each, matches, select, statuses
 
 
 async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
@@ -72,7 +72,7 @@ async def _filter(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _preview(ctx: Context, a: dict[str, Any]) -> Result:
-    session = await ctx.app.resolve(a["session"])
+    (session,) = await select(ctx, "preview", {"session": a["session"]}, urgent_default=True)
     _require_live(session)
     host = ctx.app.action_host(session)
     shown = await actions.preview(host, session.name, a["lines"] or 50, ctx.app.command_timeout)
@@ -150,7 +150,7 @@ async def _dismiss_one(ctx: Context, session: Session) -> str:
 
 
 async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
-    session = await ctx.app.resolve(a["session"])
+    (session,) = await select(ctx, "attach", {"session": a["session"]}, urgent_default=True)
     _require_live(session)
     host = ctx.app.action_host(session)
     target = await actions.attach_target(host, session.name, ctx.app.command_timeout)
@@ -242,9 +242,9 @@ SESSION_COMMANDS: tuple[Command, ...] = (
     Command("filter", "show all, local, remote or one host's sessions (no argument: cycle)", _filter, (Pos("MODE", Kind.REMOTE, True),)),
     Command(
         "preview",
-        "show the last lines of a session's pane",
+        "show the last lines of a session's pane (no SESSION: the most urgent)",
         _preview,
-        (SESSION,),
+        (URGENT,),
         (Opt(("-n", "--lines"), "LINES", Kind.INT, help="how many lines (default 50)"),),
     ),
     Command("git", "branch, changes, ahead/behind and last commit of a session's cwd", _git, (SESSION,), (JSON,)),
@@ -265,7 +265,7 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         (HOST, STATUS, YES),
         details="e.g. dismiss --status waiting; several sessions are listed and confirmed once.",
     ),
-    Command("attach", "attach this terminal to a session; detach to come back", _attach, (SESSION,)),
+    Command("attach", "attach this terminal to a session (no SESSION: the most urgent); detach to come back", _attach, (URGENT,)),
     Command(
         "refresh",
         "poll every host now and report timings",
