@@ -104,7 +104,10 @@ def _visible(line: str) -> str:
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    """A session for `ls --json`: the fixed keys first, then every other status-file field."""
+    """A session for `ls --json`: the fixed keys first, then every other status-file field.
+
+    `source` says where the status comes from (`registry`: Claude Code's own, `hook`, `both`);
+    `status_since` is when it last changed (epoch seconds)."""
     fixed = {
         "host": session.host,
         "name": session.name,
@@ -116,6 +119,10 @@ def session_json(session: Session) -> dict[str, Any]:
         "live": session.live,
         "needs_attention": session.needs_attention,
         "status_file": session.status_file,
+        "source": session.source or None,
+        "status_since": session.status_since if session.status_since is not None else session.timestamp,
+        "tmux_pane": session.tmux_pane or None,
+        "claude_pid": session.claude_pid,
     }
     return {**fixed, **{k: v for k, v in session.fields.items() if k not in fixed}}
 
