@@ -56,15 +56,60 @@ def short_path(path: str, home: str | None, limit: int) -> str:
     return path if len(path) <= limit else "…" + path[-(limit - 1) :]
 
 
-def sessions_table(sessions: list[Session], now: float, *, width: int = 100, color: bool = False) -> str:
-    """The `ls` table: host, session, status, age, cwd, message; offline rows greyed.
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_creation")
+
+
+def token_counts(session: Session) -> dict[str, int] | None:
+    """The token usage navish's hook summed from the session's transcript, if any."""
+    metrics = session.fields.get("metrics")
+    tokens = metrics.get("tokens") if isinstance(metrics, dict) else None
+    if not isinstance(tokens, dict):
+        return None
+    return {k: v for k in TOKEN_KINDS if isinstance(v := tokens.get(k), int) and not isinstance(v, bool) and v >= 0}
+
+
+def format_count(n: int) -> str:
+    """12, 3.4k, 12k, 1.2M."""
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(n)
+
+
+def _tokens_cell(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return "-"
+    return f"{format_count(counts.get('input', 0) + counts.get('cache_read', 0) + counts.get('cache_creation', 0))} in {format_count(counts.get('output', 0))} out"
+
+
+def token_totals(sessions: list[Session]) -> str:
+    """`tokens: local 12k in 1.2k out · dev … · total …` over the sessions that report them."""
+    per_host: dict[str, dict[str, int]] = {}
+    for session in sessions:
+        counts = token_counts(session)
+        if counts:
+            host = per_host.setdefault(session.host, dict.fromkeys(TOKEN_KINDS, 0))
+            for kind, n in counts.items():
+                host[kind] += n
+    if not per_host:
+        return "tokens: none reported (navish's hook counts them: install-hooks)"
+    total = {k: sum(h[k] for h in per_host.values()) for k in TOKEN_KINDS}
+    parts = [f"{one_line(host, 16)} {_tokens_cell(counts)}" for host, counts in sorted(per_host.items())]
+    return "tokens: " + " · ".join([*parts, f"total {_tokens_cell(total)}"])
+
+
+def sessions_table(
+    sessions: list[Session], now: float, *, width: int = 100, color: bool = False, tokens: bool = False
+) -> str:
+    """The `ls` table: host, session, status, age, cwd, (tokens,) message; offline rows greyed.
 
     Messages are cut so the lines fit in `width` (they never go below 20 characters).
     """
     if not sessions:
         return "no sessions"
     home = os.path.expanduser("~")
-    headers = ["HOST", "SESSION", "STATUS", "AGE", "CWD", "MESSAGE"]
+    headers = ["HOST", "SESSION", "STATUS", "AGE", "CWD", *(["TOKENS"] if tokens else []), "MESSAGE"]
     plain = []
     for s in sessions:
         status = one_line(s.display_status, 20) + ("*" if s.rank < s.own_rank else "") + (" (offline)" if s.offline else "")
@@ -75,6 +120,7 @@ def sessions_table(sessions: list[Session], now: float, *, width: int = 100, col
                 status,
                 format_age(now - s.recency()) if s.recency() else "-",
                 short_path(s.cwd, home if s.host == "local" else None, 30),
+                *([_tokens_cell(token_counts(s))] if tokens else []),
             ]
         )
 
@@ -96,6 +142,8 @@ def sessions_table(sessions: list[Session], now: float, *, width: int = 100, col
         table = render(max(room - overflow, 20))
     if any(s.rank < s.own_rank for s in sessions):
         table += "\n* a team agent is waiting for you"
+    if tokens:
+        table += "\n" + token_totals(sessions)
     return table
 
 

@@ -229,3 +229,20 @@ def test_git_json_not_a_repo_has_null_keys():
         assert key in obj and obj[key] is None
     assert obj["reason"] == "not a git repository"
     assert json.loads(to_json(obj))["branch"] is None
+
+
+def test_tokens_column_and_totals_per_host():
+    def with_tokens(name: str, host: str, **tokens: int) -> Session:
+        return Session(host=host, name=name, status="done", status_file=f"{name}.json", timestamp=1,
+                       fields={"metrics": {"tokens": {**tokens, "model": "m"}}})
+
+    sessions = [
+        with_tokens("a", "local", input=1200, output=300, cache_read=10_000, cache_creation=500),  # 11.7k in
+        with_tokens("b", "dev", input=100, output=20),
+        Session(host="dev", name="c", status="idle", status_file="c.json", timestamp=1),
+    ]
+    table = sessions_table(sessions, 10, width=200, tokens=True)
+    assert "TOKENS" in table.splitlines()[0]
+    assert "12k in 300 out" in table and "100 in 20 out" in table
+    assert table.splitlines()[-1] == "tokens: dev 100 in 20 out · local 12k in 300 out · total 12k in 320 out"
+    assert "TOKENS" not in sessions_table(sessions, 10, width=200)

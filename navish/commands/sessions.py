@@ -35,7 +35,7 @@ async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
         return Result(to_json([session_json(s) for s in sessions]), warnings)
     if not everything and not app.registry.sessions(app.filter_mode, include_untracked=True):
         return Result(NO_SESSIONS_HINT, warnings)
-    return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color), warnings)
+    return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color, tokens=a["tokens"]), warnings)
 
 
 NO_SESSIONS_HINT = (
@@ -235,6 +235,7 @@ SESSION_COMMANDS: tuple[Command, ...] = (
             Opt(("--sort",), "KEY", Kind.CHOICE, SORT_KEYS, "attention (default), name, age, status or dir"),
             JSON,
             Opt(("--all", "-a"), help="also list tmux sessions without a status file"),
+            Opt(("--tokens",), help="add each session's token usage, with totals per host"),
         ),
         details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs), "
         "or, with a colon, HOST:SESSION ('dev:*', '*:spike-*').",
