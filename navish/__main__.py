@@ -12,6 +12,7 @@ import logging.handlers
 import os
 import shutil
 import signal
+import stat
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -148,7 +149,9 @@ async def _build_app(
         command_timeout=settings.command_timeout,
         config_path=None if demo else config.path,
         demo=demo,
-        remote_factory=lambda remote: pool.host(remote, on_state_change=app.on_host_state),
+        remote_factory=lambda remote: pool.host(
+            remote, on_state_change=lambda host: app.on_host_state(host.name, host.state, host.last_error)
+        ),
     )
     stack.push_async_callback(app.close)
     remotes = {} if demo else config.remotes
@@ -167,7 +170,28 @@ async def _run_once(app: App, line: str, debug: bool, log_file: Path | None) -> 
     from .hosts.base import run_attach
     from .sanitize import pane_text
 
-    result = await execute(Context.for_terminal(app, run_attached=run_attach), line, debug=debug, log_file=log_file)
+    task = asyncio.ensure_future(execute(Context.for_terminal(app, run_attached=run_attach), line, debug=debug, log_file=log_file))
+    loop = asyncio.get_running_loop()
+    why: list[str] = []
+
+    def stop(reason: str) -> None:
+        why.append(reason)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, stop, "interrupted")
+    if stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode):  # the reader of a pipe may go away
+        loop.add_reader(sys.stdout.fileno(), stop, "reader gone")  # a pipe's write end turns readable (error) then
+    try:
+        result = await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        if why[:1] == ["reader gone"]:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        return 0 if line.split()[:1] == ["events"] else 130  # Ctrl-C is how a stream ends
+    finally:
+        loop.remove_reader(sys.stdout.fileno())
     if result.error:
         print(pane_text(f"navish: {result.error}", keep_color=False), file=sys.stderr)
     try:

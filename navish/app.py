@@ -16,7 +16,8 @@ from .errors import HostUnreachable, NavishError
 from .hosts.base import Host
 from .model import HostState, Session, parse_ref
 from .poller import HostMonitor, PollOutcome, poll_loop, refresh_all
-from .registry import Registry
+from .hub import Hub
+from .registry import Change, Registry
 
 
 LISTING_WAIT = 1.0
@@ -47,7 +48,9 @@ class App:
         self.filter_mode = "all"
         self.hosts: dict[str, Host] = {}
         self.monitors: dict[str, HostMonitor] = {}
-        self.listeners: list[Callable[[str], None]] = []
+        self.hub = Hub()
+        """Every registry change goes out through here (coalesced per loop tick)."""
+        self.listeners: list[Callable[[str], None]] = []  # TODO(lead): the shell moves to hub.subscribe
         self.listing_wait: float | None = None
         """Seconds a command waits for fresh snapshots before answering with what it has (the
         hosts still answering are marked); None: each host up to the command timeout."""
@@ -65,12 +68,11 @@ class App:
     async def remove_host(self, name: str) -> None:
         host = self.hosts.pop(name, None)
         monitor = self.monitors.pop(name, None)
-        self.registry.remove_host(name)
+        self._changed(self.registry.remove_host(name))
         if monitor:
             await monitor.close()
         if host:
             await host.close()
-        self._changed(name)
 
     async def sync_remotes(self, remotes: dict[str, RemoteConfig]) -> None:
         """Make the running remote hosts match the config: new ones added, removed or changed ones closed."""
@@ -84,18 +86,15 @@ class App:
                     raise NavishError("remote hosts are not available here")
                 self.remotes[name] = remote
                 self.add_host(self.remote_factory(remote), remote.cache_ttl)
-                self._changed(name)
 
-    def on_host_state(self, host: Host) -> None:
+    def on_host_state(self, name: str, state: HostState, error: str | None) -> None:
         """A host's connection changed state by itself (lost, reconnecting): show it at once."""
-        state, error = getattr(host, "state", None), getattr(host, "last_error", None)
-        if host.name not in self.hosts or state is None or state.reachable:
+        if name not in self.hosts or state.reachable:
             return  # a host is shown connected once a poll has brought its sessions
         if state is HostState.CONNECTING:
-            self.registry.set_state(host.name, state)
+            self._changed(self.registry.set_state(name, state))
         else:
-            self.registry.mark_failed(host.name, state, error or state.value)
-        self._changed(host.name)
+            self._changed(self.registry.mark_failed(name, state, error or state.value))
 
     def host(self, name: str) -> Host:
         self.registry.host(name)  # raises NotFound with the list of hosts
@@ -103,11 +102,11 @@ class App:
 
     def set_filter(self, mode: str) -> None:
         self.filter_mode = mode
-        self._changed("")
 
-    def _changed(self, host: str) -> None:
+    def _changed(self, change: Change) -> None:
+        self.hub.publish(change)
         for listener in list(self.listeners):
-            listener(host)
+            listener(change.host)
 
     # -- polling ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -1,5 +1,7 @@
 """The errors a user sees as one line. Anything else that escapes a command is a bug."""
 
+from .model import HostState
+
 
 class NavishError(Exception):
     """A failure explained to the user in one line; `navish -c` exits with `exit_code`."""
@@ -22,7 +24,11 @@ class Ambiguous(NavishError):
 
 
 class HostUnreachable(NavishError):
-    """The host a command needs is offline; the message says why."""
+    """The host a command needs is offline; the message says why, `state` how the host is shown."""
+
+    def __init__(self, message: str, state: HostState = HostState.OFFLINE):
+        super().__init__(message)
+        self.state = state
 
 
 class ActionFailed(NavishError):

@@ -20,7 +20,7 @@ from .hosts.base import Host
 from .model import HostState
 from .merge import host_sessions
 from .parsing import PollData
-from .registry import Registry
+from .registry import Change, Registry
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class HostMonitor:
         registry: Registry,
         *,
         timeout: float,
-        on_change: Callable[[str], None],
+        on_change: Callable[[Change], None],
         clock: Callable[[], float] = time.time,
     ):
         self.host = host
@@ -81,18 +81,15 @@ class HostMonitor:
     async def _poll(self) -> PollOutcome:
         started = time.monotonic()
         if self.registry.host(self.host.name).state is HostState.UNKNOWN:
-            self.registry.set_state(self.host.name, HostState.CONNECTING)
-            self.on_change(self.host.name)
+            self.on_change(self.registry.set_state(self.host.name, HostState.CONNECTING))
         try:
             data = await poll_script.poll(self.host, self.timeout)
         except NavishError as exc:
-            self.registry.mark_failed(self.host.name, _failure_state(self.host), str(exc))
-            self.on_change(self.host.name)
+            self.on_change(self.registry.mark_failed(self.host.name, exc.state, str(exc)))
             return PollOutcome(self.host.name, False, time.monotonic() - started, 0, str(exc))
         except Exception as exc:  # a bug must not kill the poll loop; it is logged and shown
             log.exception("poll of %s failed", self.host.name)
-            self.registry.mark_failed(self.host.name, HostState.OFFLINE, f"{self.host.name}: internal error: {exc}")
-            self.on_change(self.host.name)
+            self.on_change(self.registry.mark_failed(self.host.name, HostState.OFFLINE, f"{self.host.name}: internal error: {exc}"))
             return PollOutcome(self.host.name, False, time.monotonic() - started, 0, str(exc))
         duration = time.monotonic() - started
         return self.deliver(data, duration)
@@ -100,8 +97,7 @@ class HostMonitor:
     def deliver(self, data: PollData, duration: float) -> PollOutcome:
         """Merge one snapshot of the host into the registry and tell the UI."""
         found = host_sessions(self.host.name, data)
-        self.registry.apply_poll(self.host.name, found, polled_at=self.clock(), duration=duration)
-        self.on_change(self.host.name)
+        self.on_change(self.registry.apply_poll(self.host.name, found, polled_at=self.clock(), duration=duration))
         tracked = sum(1 for s in found.sessions if s.tracked)
         return PollOutcome(self.host.name, True, duration, tracked)
 
@@ -110,12 +106,6 @@ class HostMonitor:
             assert self._inflight is not None
             self._inflight.cancel()
             await asyncio.gather(self._inflight, return_exceptions=True)
-
-
-def _failure_state(host: Host) -> HostState:
-    """The state a host reports about itself (SSH hosts know about keys and auth), else offline."""
-    state = getattr(host, "state", None)
-    return state if isinstance(state, HostState) and state is not HostState.CONNECTED else HostState.OFFLINE
 
 
 async def poll_loop(monitors: Callable[[], Iterable[HostMonitor]], interval: Callable[[], float]) -> None:

@@ -7,6 +7,7 @@ the host's last known sessions, marked offline.
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
@@ -15,6 +16,8 @@ from .model import LOCAL, HostState, Session, parse_ref
 from .parsing import HostSessions
 
 FILTER_MODES = ("all", "local", "remote")
+ATTENTION = "needs you"
+"""The key under which `Registry.counts` gives the number of sessions that need the user."""
 SORT_KEYS = ("attention", "name", "age", "status", "dir")
 
 
@@ -45,18 +48,50 @@ class HostStatus:
         return age is None or age > self.cache_ttl
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one event changed on one host: the diff every consumer gets (toolbar, notices,
+    completion, `events`). `attention_gained` leaves out a host's first snapshot and sessions
+    that already asked before their host went away and came back."""
+
+    host: str
+    added: tuple[Session, ...] = ()
+    changed: tuple[tuple[Session, Session], ...] = ()
+    """(before, after) for sessions whose status, message, attention or reachability changed."""
+    removed: tuple[Session, ...] = ()
+    state: tuple[HostState, HostState] | None = None
+    """(before, after) when the host's state changed."""
+    attention_gained: tuple[Session, ...] = ()
+    attention_lost: tuple[Session, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.state)
+
+
+def _shown(session: Session) -> tuple[object, ...]:
+    """What a user sees of a session: a change here is a change worth telling."""
+    return (session.display_status, session.message, session.attention_reason, session.offline)
+
+
 @dataclass
 class Registry:
+    """The only writer of host state: every update returns the `Change` it made, in time
+    proportional to that host's sessions; counts by status are kept per host."""
+
     _hosts: dict[str, HostStatus] = field(default_factory=dict)
+    _counts: dict[str, Counter[str]] = field(default_factory=dict)
 
     # -- hosts ---------------------------------------------------------------------------
     def add_host(self, name: str, cache_ttl: float) -> None:
         """Register a host (or change its TTL), keeping whatever is known about it."""
         current = self._hosts.get(name)
         self._hosts[name] = replace(current, cache_ttl=cache_ttl) if current else HostStatus(name, cache_ttl)
+        self._counts.setdefault(name, Counter())
 
-    def remove_host(self, name: str) -> None:
-        self._hosts.pop(name, None)
+    def remove_host(self, name: str) -> Change:
+        before = self._hosts.pop(name, None)
+        self._counts.pop(name, None)
+        return Change(name, removed=before.sessions if before else ())
 
     def host(self, name: str) -> HostStatus:
         try:
@@ -70,13 +105,21 @@ class Registry:
     def host_names(self) -> list[str]:
         return [h.name for h in self.hosts()]
 
+    def counts(self, mode: str = "all") -> Counter[str]:
+        """Sessions by shown status on the reachable hosts `mode` selects ("needs you" under `ATTENTION`)."""
+        total: Counter[str] = Counter()
+        for name, counts in self._counts.items():
+            if host_in_mode(name, mode):
+                total.update(counts)
+        return total
+
     # -- snapshots -----------------------------------------------------------------------
-    def apply_poll(self, name: str, found: HostSessions, *, polled_at: float, duration: float) -> None:
+    def apply_poll(self, name: str, found: HostSessions, *, polled_at: float, duration: float) -> Change:
         """Replace a host's snapshot with a successful poll's sessions."""
         if name not in self._hosts:
-            return  # the host was removed while its poll was in flight
-        self._hosts[name] = replace(
-            self._hosts[name],
+            return Change(name)  # the host was removed while its poll was in flight
+        return self._update(
+            name,
             state=HostState.CONNECTED,
             sessions=found.sessions,
             warnings=found.warnings,
@@ -85,18 +128,26 @@ class Registry:
             error=None,
         )
 
-    def mark_failed(self, name: str, state: HostState, error: str) -> None:
+    def mark_failed(self, name: str, state: HostState, error: str) -> Change:
         """Record a failed poll: the host's last known sessions stay, marked offline."""
         if name not in self._hosts:
-            return
-        current = self._hosts[name]
-        sessions = tuple(replace(s, offline=True) for s in current.sessions)
-        self._hosts[name] = replace(current, state=state, sessions=sessions, error=error)
+            return Change(name)
+        sessions = tuple(replace(s, offline=True) for s in self._hosts[name].sessions)
+        return self._update(name, state=state, sessions=sessions, error=error)
 
-    def set_state(self, name: str, state: HostState) -> None:
-        if name in self._hosts:
-            self._hosts[name] = replace(self._hosts[name], state=state)
+    def set_state(self, name: str, state: HostState) -> Change:
+        if name not in self._hosts:
+            return Change(name)
+        return self._update(name, state=state)
 
+    def _update(self, name: str, **values: object) -> Change:
+        before = self._hosts[name]
+        after = self._hosts[name] = replace(before, **values)  # type: ignore[arg-type]
+        self._counts[name] = Counter(s.display_status for s in after.sessions if s.tracked and not s.offline)
+        self._counts[name][ATTENTION] = sum(1 for s in after.sessions if s.needs_attention)
+        return _diff(before, after)
+
+    # -- sessions ------------------------------------------------------------------------
     # -- sessions ------------------------------------------------------------------------
     def sessions(self, mode: str = "all", *, include_untracked: bool = False) -> list[Session]:
         """All known sessions of the hosts that `mode` selects, unsorted."""
@@ -131,6 +182,26 @@ class Registry:
         """Sessions that need the user now, by `HOST:SESSION`; with `include_offline`, also those
         last known to (so a host coming back does not announce them again)."""
         return {s.ref: s for s in self.sessions() if (s.asks_for_user if include_offline else s.needs_attention)}
+
+
+def _diff(before: HostStatus, after: HostStatus) -> Change:
+    old = {s.name: s for s in before.sessions}
+    new = {s.name: s for s in after.sessions}
+    first = before.polled_at is None and after.polled_at is not None
+    changed = tuple((old[n], s) for n, s in new.items() if n in old and _shown(old[n]) != _shown(s))
+    return Change(
+        after.name,
+        added=tuple(s for n, s in new.items() if n not in old),
+        changed=changed,
+        removed=tuple(s for n, s in old.items() if n not in new),
+        state=(before.state, after.state) if before.state is not after.state else None,
+        attention_gained=tuple(
+            s
+            for n, s in new.items()
+            if s.needs_attention and not first and not (n in old and old[n].asks_for_user and old[n].attention_reason == s.attention_reason)
+        ),
+        attention_lost=tuple(s for n, s in old.items() if s.needs_attention and not (n in new and new[n].needs_attention)),
+    )
 
 
 def host_in_mode(host: str, mode: str) -> bool:

@@ -2,35 +2,57 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..argspec import Kind, Pos
-from pathlib import Path
-
-from .base import Command, Context, Result, find_command, help_text
+from .base import HELP_WIDTH, Command, Context, Result, find_command, help_text
 from .base import dispatch as _dispatch
 from .base import execute as _execute
 from .answer import ANSWER_COMMANDS
+from .events import EVENT_COMMANDS
 from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
 from .setup import SETUP_COMMANDS
 
+GROUP_DEFAULTS = {"remote": "list"}
+"""What a group's word alone runs (`remote` is `remote list`)."""
+
 
 async def _help(ctx: Context, a: dict[str, Any]) -> Result:
-    return Result(help_text(COMMANDS, a["command"]))
+    return Result(help_text(COMMANDS, a["command"], ctx.width if ctx is not None else HELP_WIDTH))
+
+
+async def _clear(ctx: Context, a: dict[str, Any]) -> Result:
+    return Result(clear_screen=True)
 
 
 async def _exit(ctx: Context, a: dict[str, Any]) -> Result:
     return Result(exit_shell=True)
 
 
-COMMANDS: tuple[Command, ...] = (
-    *SESSION_COMMANDS,
-    *ANSWER_COMMANDS,
-    *REMOTE_COMMANDS,
-    *SETUP_COMMANDS,
-    Command("help", "list commands, or explain one", _help, (Pos("COMMAND", Kind.COMMAND, True, greedy=True),)),
-    Command("exit", "leave navish (also: quit, Ctrl-D)", _exit, aliases=("quit",)),
+def _with_defaults(commands: tuple[Command, ...]) -> tuple[Command, ...]:
+    return tuple(replace(c, default=GROUP_DEFAULTS[c.name]) if c.name in GROUP_DEFAULTS else c for c in commands)
+
+
+COMMANDS: tuple[Command, ...] = _with_defaults(
+    (
+        *SESSION_COMMANDS,
+        *ANSWER_COMMANDS,
+        *EVENT_COMMANDS,
+        *REMOTE_COMMANDS,
+        *SETUP_COMMANDS,
+        Command(
+            "help",
+            "list commands, or explain one (also: ?)",
+            _help,
+            (Pos("COMMAND", Kind.COMMAND, True, greedy=True),),
+            aliases=("?",),
+        ),
+        Command("clear", "clear the screen (also: Ctrl-L)", _clear),
+        Command("exit", "leave navish (also: quit, Ctrl-D)", _exit, aliases=("quit",)),
+    )
 )
 
 
