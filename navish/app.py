@@ -61,9 +61,11 @@ class App:
     def add_host(self, host: Host, cache_ttl: float) -> None:
         self.hosts[host.name] = host
         self.registry.add_host(host.name, cache_ttl)
-        self.monitors[host.name] = HostMonitor(
+        monitor = self.monitors[host.name] = HostMonitor(
             host, self.registry, timeout=self.command_timeout, on_change=self._changed, clock=self.clock
         )
+        if self._loop_task is not None:
+            monitor.start_watch()
 
     async def remove_host(self, name: str) -> None:
         host = self.hosts.pop(name, None)
@@ -110,13 +112,15 @@ class App:
 
     # -- polling ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the background poll loop (the interactive shell does; `-c` does not)."""
+        """Start the watchers and the background poll loop (the shell and `events` do; other `-c` commands do not)."""
         if self.listing_wait is None:
             self.listing_wait = LISTING_WAIT
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(
                 poll_loop(lambda: list(self.monitors.values()), lambda: self.poll_interval), name="poll loop"
             )
+            for monitor in self.monitors.values():
+                monitor.start_watch()
 
     async def refresh(self, names: list[str] | None = None) -> tuple[float, list[PollOutcome]]:
         return await refresh_all(self._monitors(names))

@@ -21,6 +21,7 @@ from .model import HostState
 from .merge import host_sessions
 from .parsing import PollData
 from .registry import Change, Registry
+from .watch import STALE_AFTER, watch
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class PollOutcome:
 
 
 class HostMonitor:
-    """Polls one host and delivers each snapshot into the registry."""
+    """Keeps one host's snapshot in the registry: pushed by its watcher (`navish.watch`) while
+    that runs and heartbeats, else polled; each snapshot is delivered the moment it lands."""
 
     def __init__(
         self,
@@ -52,6 +54,40 @@ class HostMonitor:
         self.on_change = on_change
         self.clock = clock
         self._inflight: asyncio.Task[PollOutcome] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._last_frame: float | None = None
+        self.watch_note = "starting"
+        """Why the host is polled rather than watched, while it is."""
+
+    @property
+    def watching(self) -> bool:
+        """The watcher runs and was heard from lately: no poll is needed."""
+        return self._last_frame is not None and time.monotonic() - self._last_frame < STALE_AFTER
+
+    @property
+    def mode(self) -> str:
+        """`watch`, or `poll (why)`, for `remote list`."""
+        return "watch" if self.watching else f"poll ({self.watch_note})"
+
+    def start_watch(self) -> None:
+        if self._watch is None:
+            self._watch = asyncio.create_task(watch(self), name=f"watch {self.host.name}")
+
+    def watched(self) -> None:
+        """A frame came from the watcher: the host is live and fresh."""
+        first = self._last_frame is None
+        self._last_frame = time.monotonic()
+        if first:
+            self.watch_note = ""
+        self.on_change(self.registry.heartbeat(self.host.name, self.clock()))
+
+    def watch_stopped(self) -> None:
+        self._last_frame = None
+        self.watch_note = "watcher restarting"
+
+    def watch_unavailable(self, why: str) -> None:
+        self._last_frame = None
+        self.watch_note = why
 
     @property
     def busy(self) -> bool:
@@ -75,7 +111,7 @@ class HostMonitor:
         marked offline, and the background loop keeps retrying it.
         """
         status = self.registry.host(self.host.name)
-        if status.is_stale(self.clock()) and status.error is None:
+        if status.is_stale(self.clock()) and status.error is None and not self.watching:
             await self.poll()
 
     async def _poll(self) -> PollOutcome:
@@ -102,17 +138,17 @@ class HostMonitor:
         return PollOutcome(self.host.name, True, duration, tracked)
 
     async def close(self) -> None:
-        if self.busy:
-            assert self._inflight is not None
-            self._inflight.cancel()
-            await asyncio.gather(self._inflight, return_exceptions=True)
+        tasks = [t for t in (self._inflight, self._watch) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def poll_loop(monitors: Callable[[], Iterable[HostMonitor]], interval: Callable[[], float]) -> None:
-    """Start a poll of every idle host each `interval`; results land on their own."""
+    """Start a poll of every idle host that is not watched, each `interval`; results land on their own."""
     while True:
         for monitor in monitors():
-            if not monitor.busy:
+            if not monitor.busy and not monitor.watching:
                 monitor.start_poll()
         await asyncio.sleep(interval())
 

@@ -135,6 +135,12 @@ class Registry:
         sessions = tuple(replace(s, offline=True) for s in self._hosts[name].sessions)
         return self._update(name, state=state, sessions=sessions, error=error)
 
+    def heartbeat(self, name: str, at: float) -> Change:
+        """The host's watcher was heard from: it is connected and its snapshot is current."""
+        if name not in self._hosts:
+            return Change(name)
+        return self._update(name, state=HostState.CONNECTED, polled_at=at, error=None)
+
     def set_state(self, name: str, state: HostState) -> Change:
         if name not in self._hosts:
             return Change(name)

@@ -16,7 +16,7 @@ import os
 import secrets
 import shlex
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import AsyncIterator, Protocol
 
 from ..errors import ActionFailed
 
@@ -100,6 +100,15 @@ class Host(Protocol):
         """
         ...
 
+    def stream(self, script: str) -> AsyncIterator[bytes]:
+        """Run `script` for as long as the caller reads, yielding its output as it comes (what a
+        login shell printed before the script is dropped). Closing the iterator stops the script.
+
+        Raises `HostUnreachable` when the host cannot be reached, `ScriptNotStarted` when the
+        script never began; the iteration simply ends when the script exits.
+        """
+        ...
+
     def attach_command(self, session_id: str) -> AttachCommand:
         """The command that attaches the user's terminal to the tmux session with id `session_id`
         (`$N`, as `resolve_session_id` finds it) there."""
@@ -175,14 +184,35 @@ class OutputCollector:
         """The run's result; raises `ScriptNotStarted` when the marker never came."""
         if not self._out.started:
             if self._out.full or returncode == EXIT_NOT_STARTED or not self._err.started:
-                raise ScriptNotStarted(
-                    f"{self.host}: the script did not run: a startup file of the login shell there "
-                    "(e.g. ~/.bashrc) reads standard input or prints without end; make it do so only "
-                    "in interactive shells"
-                )
+                raise _not_started(self.host)
             raise ScriptNotStarted(f"{self.host}: the script's output never began (exit status {returncode})")
         cut = self.limit if self._out.full else None
         return ScriptResult(returncode, self._out.data(), self._err.data(), elapsed, cut)
+
+
+class MarkerGate:
+    """For a stream: drops what comes before `marker` + newline, then lets everything through."""
+
+    def __init__(self, host: str, marker: bytes):
+        self.host = host
+        self._stream = _Stream(marker + b"\n", 1 << 62)
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What of `chunk` is the script's own output."""
+        self._stream.feed(chunk)
+        return self._stream.take()
+
+    def check_started(self) -> None:
+        """At the end of the stream: raise `ScriptNotStarted` when the marker never came."""
+        if not self._stream.started:
+            raise _not_started(self.host)
+
+
+def _not_started(host: str) -> ScriptNotStarted:
+    return ScriptNotStarted(
+        f"{host}: the script did not run: a startup file of the login shell there "
+        "(e.g. ~/.bashrc) reads standard input or prints without end; make it do so only in interactive shells"
+    )
 
 
 class _Stream:
@@ -217,6 +247,11 @@ class _Stream:
 
     def data(self) -> bytes:
         return b"".join(self._chunks)
+
+    def take(self) -> bytes:
+        """The bytes kept since the last take."""
+        data, self._chunks = b"".join(self._chunks), []
+        return data
 
 
 def tmux_escape(value: str) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import signal
 import time
+from typing import AsyncIterator
 
 from ..errors import HostUnreachable
 from ..model import LOCAL
-from .base import OUTPUT_LIMIT, AttachCommand, OutputCollector, ScriptResult, build_program
+from .base import OUTPUT_LIMIT, AttachCommand, MarkerGate, OutputCollector, ScriptResult, build_program
 
 
 class LocalHost:
@@ -52,6 +54,28 @@ class LocalHost:
             transport.close()
         return protocol.collector.result(transport.get_returncode() or 0, time.monotonic() - started)
 
+    async def stream(self, script: str) -> AsyncIterator[bytes]:
+        program = build_program(script)
+        gate = MarkerGate(self.name, program.marker)
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _StreamProtocol(chunks), "/bin/sh", "-s", start_new_session=True, stderr=asyncio.subprocess.DEVNULL
+        )
+        stdin_pipe = transport.get_pipe_transport(0)
+        stdin_pipe.write(program.text)
+        stdin_pipe.write_eof()
+        try:
+            while (chunk := await chunks.get()) is not None:
+                if data := gate.feed(chunk):
+                    yield data
+            gate.check_started()
+        finally:
+            if transport.get_returncode() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(transport.get_pid(), signal.SIGKILL)
+            transport.close()
+
     def attach_command(self, session_id: str) -> AttachCommand:
         if self._inside_same_tmux_server():
             return AttachCommand([*self.tmux_argv, "switch-client", "-t", session_id])
@@ -68,6 +92,20 @@ class LocalHost:
 
     async def close(self) -> None:
         return None
+
+
+class _StreamProtocol(asyncio.SubprocessProtocol):
+    """Hands a long-running script's output to a queue; None when its output ends."""
+
+    def __init__(self, chunks: asyncio.Queue[bytes | None]):
+        self.chunks = chunks
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        self.chunks.put_nowait(data if isinstance(data, bytes) else data.encode())
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self.chunks.put_nowait(None)
 
 
 class _ScriptProtocol(asyncio.SubprocessProtocol):

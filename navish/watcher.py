@@ -1,0 +1,186 @@
+"""navish's watcher: runs on a host for as long as navish keeps its channel open, and tells it
+about every change as soon as it happens. Self-contained and stdlib-only: it is sent to the host
+as `python3 -c SOURCE`, nothing is installed there.
+
+    python3 -c SOURCE POLL_SCRIPT TMUX DIR...
+
+It prints the poll script's output (see `navish.poll_script`) as one frame at start, and again
+whenever it changed: after a file in one of DIRs was written, created or removed (inotify on
+Linux, kqueue on BSD and macOS, and a `stat` of each dir and file there once a second: never a
+fork), and, for tmux sessions coming and going without Claude Code, after a cheap check with
+TMUX (the shell words that run tmux there) every `TMUX_EVERY` seconds. Between changes it prints a heartbeat every `BEAT` seconds. Frames:
+
+    @snapshot <bytes>\\n<that many bytes>
+    @beat <epoch seconds>\\n
+
+It exits when navish goes away (a write fails).
+"""
+
+import hashlib
+import os
+import select
+import subprocess
+import sys
+import time
+
+BEAT = 3.0
+TMUX_EVERY = 5.0
+DEBOUNCE = 0.02
+LIMIT = 32 << 20
+IN_FLAGS = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_WRITE MOVED_FROM/TO CREATE DELETE
+
+
+def main(argv):
+    poll, tmux, dirs = argv[0], argv[1], argv[2:]
+    watch = _watcher(dirs)
+    out = sys.stdout.buffer
+    last = None
+    panes = None
+    next_beat = next_tmux = 0.0
+    changed = True
+    while True:
+        now = time.monotonic()
+        if now >= next_tmux:
+            now_panes = _panes(tmux)
+            changed = changed or now_panes != panes
+            panes, next_tmux = now_panes, now + TMUX_EVERY
+        if changed:
+            snapshot = _snapshot(poll)
+            digest = hashlib.sha1(snapshot).digest()
+            if digest != last:
+                out.write(b"@snapshot %d\n" % len(snapshot) + snapshot)
+                last = digest
+                next_beat = now + BEAT
+            changed = False
+        if now >= next_beat:
+            out.write(b"@beat %.3f\n" % time.time())
+            next_beat = now + BEAT
+        out.flush()
+        changed = watch(min(next_beat, next_tmux) - time.monotonic())
+
+
+def _snapshot(poll):
+    run = subprocess.run(["/bin/sh", "-c", poll], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return run.stdout[:LIMIT]
+
+
+def _panes(tmux):
+    """What tmux has now (one fork): a change means sessions came or went."""
+    run = subprocess.run(
+        ["/bin/sh", "-c", tmux + " list-panes -a -F '#{pane_id} #{session_id} #{session_name}'"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    return run.stdout
+
+
+def _watcher(dirs):
+    """A function `wait(timeout) -> changed` over the best mechanism this host has."""
+    try:
+        return _inotify(dirs)
+    except (OSError, AttributeError, ImportError):
+        pass
+    if hasattr(select, "kqueue"):
+        return _kqueue(dirs)
+    return _stat_loop(dirs)
+
+
+def _inotify(dirs):
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1")
+    watched = set()
+
+    def add_missing():
+        for d in dirs:
+            if d not in watched and os.path.isdir(d) and libc.inotify_add_watch(fd, d.encode(), IN_FLAGS) >= 0:
+                watched.add(d)
+
+    add_missing()
+
+    def wait(timeout):
+        ready, _, _ = select.select([fd], [], [], max(timeout, 0))
+        if not ready:
+            before = len(watched)
+            add_missing()  # a dir created since (the first hook run, the first claude)
+            return len(watched) != before
+        time.sleep(DEBOUNCE)  # a burst of writes is one change
+        while True:
+            try:
+                if not os.read(fd, 65536):
+                    break
+            except BlockingIOError:
+                break
+        return True
+
+    return wait
+
+
+def _kqueue(dirs):
+    """Directory events from kqueue; files rewritten in place are caught by the stat check."""
+    queue = select.kqueue()
+    opened = {}
+    check = _stat_loop(dirs)
+
+    def add_missing():
+        for d in dirs:
+            if d not in opened and os.path.isdir(d):
+                opened[d] = os.open(d, os.O_RDONLY)
+                event = select.kevent(opened[d], filter=select.KQ_FILTER_VNODE, flags=select.KQ_EV_ADD | select.KQ_EV_CLEAR,
+                                      fflags=select.KQ_NOTE_WRITE | select.KQ_NOTE_ATTRIB)
+                queue.control([event], 0, 0)
+
+    add_missing()
+
+    def wait(timeout):
+        if queue.control(None, 16, min(max(timeout, 0), 1.0)):
+            time.sleep(DEBOUNCE)
+            add_missing()
+            check(0)  # take in the new signature
+            return True
+        add_missing()
+        return check(0)
+
+    return wait
+
+
+def _stat_loop(dirs):
+    """Once a second, a `stat` of each dir and of each `*.json` in it (syscalls, no fork)."""
+
+    def signature():
+        result = []
+        for d in dirs:
+            try:
+                with os.scandir(d) as entries:
+                    for entry in entries:
+                        if entry.name.endswith(".json"):
+                            st = entry.stat()
+                            result.append((d, entry.name, st.st_mtime_ns, st.st_size))
+            except OSError:
+                result.append((d, None, 0, 0))
+        return sorted(result)
+
+    last = [signature()]
+
+    def wait(timeout):
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            now = signature()
+            if now != last[0]:
+                last[0] = now
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
+
+    return wait
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass

@@ -1,0 +1,80 @@
+"""The watch feed: changes pushed from each host the moment they happen (issue 9 §2)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import pytest
+
+from navish.errors import NavishError
+from navish.watch import Frame, FrameReader
+from tests.conftest import NAVISH, wait_until, write_config, write_status
+
+
+def test_frames_are_cut_by_their_length_whatever_they_contain():
+    inner = b"M 1 2 ./x.json\n|@beat 1\n|@snapshot 3\n"
+    stream = b"@beat 1.5\n@snapshot %d\n" % len(inner) + inner + b"@beat 2\n"
+    reader = FrameReader()
+    frames = [f for i in range(len(stream)) for f in reader.feed(stream[i : i + 1])]  # one byte at a time
+    assert frames == [Frame("beat"), Frame("snapshot", inner), Frame("beat")]
+
+
+@pytest.mark.parametrize("bad", [b"@snapshot 99999999999\n", b"hello\n", b"x" * 100])
+def test_a_garbled_or_oversized_frame_ends_the_watch(bad):
+    with pytest.raises(NavishError):
+        FrameReader(limit=1 << 20).feed(bad)
+
+
+def _events(world):  # type: ignore[no-untyped-def]
+    return subprocess.Popen([NAVISH, "-c", "events --json"], env=world, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def _next_status(proc, name, status):  # type: ignore[no-untyped-def]
+    def seen() -> bool:
+        event = json.loads(proc.stdout.readline())
+        return event["session"] == name and event["status"] == status
+
+    wait_until(seen, timeout=20, what=f"{name} {status}")
+
+
+def test_changes_arrive_without_polling(world, tmux, session_dir):
+    """Polling every hour: only the watcher can bring the change, and it does at once."""
+    write_config(world, "[settings]\npoll_interval = 3600\n")
+    tmux.new("api")
+    write_status(session_dir, "api", "working")
+    proc = _events(world)
+    try:
+        _next_status(proc, "api", "working")
+        for status in ("permission", "working", "waiting"):
+            write_status(session_dir, "api", status)
+            _next_status(proc, "api", status)
+        tmux.new("fresh")  # a tmux session without Claude Code: the watcher's tmux check sees it
+        _next_status(proc, "fresh", "untracked")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+
+
+def test_without_python3_on_the_host_it_is_polled(world, tmux, session_dir, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "tmux", "awk", "find", "stat", "cat", "tail", "head", "mktemp", "rm", "mv", "cp", "chmod", "cmp"):
+        path = subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True).stdout.strip()
+        if path:
+            (bin_dir / tool).symlink_to(path)
+    world = {**world, "PATH": str(bin_dir)}
+    write_config(world, "[settings]\npoll_interval = 0.2\n")
+    tmux.new("api")
+    write_status(session_dir, "api", "working")
+    proc = _events(world)
+    try:
+        _next_status(proc, "api", "working")
+        write_status(session_dir, "api", "permission")
+        _next_status(proc, "api", "permission")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err
