@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .app import App
     from .config import Config
     from .hosts.base import Host
+    from .hosts.ssh import SshPool
 
 TMUX_MISSING = (
     "navish needs tmux, which is not installed here: install it with "
@@ -134,24 +135,35 @@ async def _run(args: argparse.Namespace) -> int:
 async def _build_app(
     config: Config, local: Host, stack: AsyncExitStack, *, demo: bool, debug: bool, only: str | None = None
 ) -> App:
-    """The app with this machine and every configured remote (or just `only`); closed (pool last) on exit."""
-    from .errors import UsageError
+    """The app with this machine and every configured remote (or just `only`); closed (pool last)
+    on exit. The SSH library is imported only once a remote needs it."""
     from .app import App
-    from .hosts.ssh import SshPool
+    from .config import RemoteConfig
+    from .errors import UsageError
 
     settings = config.settings
-    pool = SshPool(connect_timeout=settings.connect_timeout)
-    if debug:  # the pool keeps asyncssh quiet; --debug wants its story in the log file
-        logging.getLogger("asyncssh").setLevel(logging.DEBUG)
-    stack.push_async_callback(pool.close_all)
+    pools: list[SshPool] = []
+
+    async def close_pools() -> None:
+        for pool in pools:
+            await pool.close_all()
+
+    def remote_host(remote: RemoteConfig) -> Host:
+        if not pools:
+            from .hosts.ssh import SshPool
+
+            pools.append(SshPool(connect_timeout=settings.connect_timeout))
+            if debug:  # the pool keeps asyncssh quiet; --debug wants its story in the log file
+                logging.getLogger("asyncssh").setLevel(logging.DEBUG)
+        return pools[0].host(remote, on_state_change=lambda host: app.on_host_state(host.name, host.state, host.last_error))
+
+    stack.push_async_callback(close_pools)
     app = App(
         poll_interval=settings.poll_interval,
         command_timeout=settings.command_timeout,
         config_path=None if demo else config.path,
         demo=demo,
-        remote_factory=lambda remote: pool.host(
-            remote, on_state_change=lambda host: app.on_host_state(host.name, host.state, host.last_error)
-        ),
+        remote_factory=remote_host,
     )
     stack.push_async_callback(app.close)
     remotes = {} if demo else config.remotes

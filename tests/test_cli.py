@@ -199,3 +199,12 @@ def test_demo_cleans_up_everything_also_on_sigterm(world, tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) != 0
     assert not list(tmp_path.glob("navish-demo-*"))
+
+
+def test_without_remotes_no_ssh_library_is_loaded(world, tmux, tmp_path):
+    """`navish -c ls` on a machine without remotes starts without asyncssh (it costs start-up time)."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "asyncssh.py").write_text("raise ImportError('asyncssh must not be imported here')\n")
+    result = navish({**world, "PYTHONPATH": str(blocker)}, "-c", "ls")
+    assert result.returncode == 0, result.stderr
