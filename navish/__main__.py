@@ -161,6 +161,7 @@ async def _build_app(
     app = App(
         poll_interval=settings.poll_interval,
         command_timeout=settings.command_timeout,
+        watch=settings.watch,
         config_path=None if demo else config.path,
         demo=demo,
         remote_factory=remote_host,

@@ -33,6 +33,7 @@ class App:
         config_path: Path | None = None,
         remote_factory: Callable[[RemoteConfig], Host] | None = None,
         demo: bool = False,
+        watch: bool = True,
         clock: Callable[[], float] = time.time,
     ):
         self.poll_interval = poll_interval
@@ -40,6 +41,8 @@ class App:
         self.config_path = config_path
         self.remote_factory = remote_factory
         self.demo = demo
+        self.watch = watch
+        """Whether hosts are watched (else only polled)."""
         """The demo world: nothing outside it (config, Claude Code settings) may be changed."""
         self.remotes: dict[str, RemoteConfig] = {}
         """The configured remotes the running hosts were built from."""
@@ -64,7 +67,7 @@ class App:
         monitor = self.monitors[host.name] = HostMonitor(
             host, self.registry, timeout=self.command_timeout, on_change=self._changed, clock=self.clock
         )
-        if self._loop_task is not None:
+        if self._loop_task is not None and self.watch:
             monitor.start_watch()
 
     async def remove_host(self, name: str) -> None:
@@ -119,7 +122,7 @@ class App:
             self._loop_task = asyncio.create_task(
                 poll_loop(lambda: list(self.monitors.values()), lambda: self.poll_interval), name="poll loop"
             )
-            for monitor in self.monitors.values():
+            for monitor in self.monitors.values() if self.watch else ():
                 monitor.start_watch()
 
     async def refresh(self, names: list[str] | None = None) -> tuple[float, list[PollOutcome]]:

@@ -44,6 +44,7 @@ class Settings:
     history_file: Path
     connect_timeout: float
     command_timeout: float
+    watch: bool
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,12 @@ def _seconds(value: Any) -> float:
     raise _Expected("a number of seconds, 0 or more")
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Expected("true or false")
+
+
 def _string(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -176,6 +183,7 @@ _SETTINGS: _Schema = {
     "history_file": ("", _string),
     "connect_timeout": (5.0, _positive_seconds),
     "command_timeout": (10.0, _positive_seconds),
+    "watch": (True, _boolean),
 }
 
 _REMOTE: _Schema = {

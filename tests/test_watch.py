@@ -78,3 +78,19 @@ def test_without_python3_on_the_host_it_is_polled(world, tmux, session_dir, tmp_
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
     assert "Traceback" not in err
+
+
+def test_watch_can_be_turned_off(world, tmux, session_dir):
+    """`settings.watch = false`: nothing runs on the hosts between polls, and changes come by polling."""
+    write_config(world, "[settings]\nwatch = false\npoll_interval = 0.2\n")
+    tmux.new("api")
+    write_status(session_dir, "api", "working")
+    proc = _events(world)
+    try:
+        _next_status(proc, "api", "working")
+        write_status(session_dir, "api", "permission")
+        _next_status(proc, "api", "permission")
+        assert subprocess.run(["pgrep", "-f", f"navish's watcher.*{session_dir}"], capture_output=True).returncode == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
