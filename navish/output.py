@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from typing import Any, Iterable
 
 from tabulate import tabulate
@@ -15,6 +14,7 @@ from .git_action import GitInfo
 from .model import Session
 from .registry import HostStatus
 from .sanitize import one_line
+from .table import Column, Shrink, fit
 
 _STATUS_COLOURS = {
     "permission": "1;31",
@@ -99,56 +99,54 @@ def token_totals(sessions: list[Session]) -> str:
     return "tokens: " + " · ".join([*parts, f"total {_tokens_cell(total)}"])
 
 
+_SESSION_COLUMNS = (Column("HOST"), Column("SESSION"), Column("STATUS"), Column("AGE"), Column("CWD", cut_from_left=True))
+_MESSAGE, _TOKENS = Column("MESSAGE"), Column("TOKENS")
+
+
 def sessions_table(
-    sessions: list[Session], now: float, *, width: int = 100, color: bool = False, tokens: bool = False
+    sessions: list[Session], now: float, *, width: int | None = 100, color: bool = False, tokens: bool = False
 ) -> str:
     """The `ls` table: host, session, status, age, cwd, (tokens,) message; offline rows greyed.
 
-    Messages are cut so the lines fit in `width` (they never go below 20 characters).
+    It fits in `width` cells: the message gives way first, then the cwd, the session name, the
+    host, the tokens column; `width=None` (`--wide`) shows everything.
     """
     if not sessions:
         return "no sessions"
     home = os.path.expanduser("~")
-    headers = ["HOST", "SESSION", "STATUS", "AGE", "CWD", *(["TOKENS"] if tokens else []), "MESSAGE"]
-    plain = []
+    columns = [*_SESSION_COLUMNS, *([_TOKENS] if tokens else []), _MESSAGE]
+    rows = []
     for s in sessions:
         status = one_line(s.display_status, 20) + ("*" if s.rank < s.own_rank else "") + (" (offline)" if s.offline else "")
-        plain.append(
+        rows.append(
             [
-                one_line(s.host, 16),
-                one_line(s.name, 32),
+                one_line(s.host),
+                one_line(s.name),
                 status,
                 format_age(now - s.recency()) if s.recency() else "-",
-                short_path(s.cwd, home if s.host == "local" else None, 30),
+                short_path(s.cwd, home if s.host == "local" else None, 10_000),
                 *([_tokens_cell(token_counts(s))] if tokens else []),
+                one_line(s.message),
             ]
         )
+    message, host, name, cwd = len(columns) - 1, 0, 1, 4
+    shrink = [
+        Shrink(message, 24), Shrink(cwd, 16), Shrink(name, 16), Shrink(host, 8), Shrink(message, 12),
+        *([Shrink(5, 0)] if tokens else []), Shrink(cwd, 0), Shrink(message, 0), Shrink(name, 8),
+    ]
 
-    def render(room: int) -> str:
-        rows = []
-        for s, cells in zip(sessions, plain):
-            cells = [*cells, one_line(s.message, room)]
-            if s.offline:
-                cells = [paint(c, DIM, color) for c in cells]
-            else:
-                cells[2] = paint(cells[2], _STATUS_COLOURS.get(s.display_status), color)
-            rows.append(cells)
-        return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    def style(row: int, column: int, text: str) -> str:
+        session = sessions[row]
+        if session.offline:
+            return paint(text, DIM, color)
+        return paint(text, _STATUS_COLOURS.get(session.display_status), color) if column == 2 else text
 
-    room = max(width, 40)
-    table = render(room)
-    overflow = max(len(_visible(line)) for line in table.splitlines()) - width
-    if overflow > 0:
-        table = render(max(room - overflow, 20))
+    table = fit(columns, rows, width, shrink, style)
     if any(s.rank < s.own_rank for s in sessions):
         table += "\n* a team agent is waiting for you"
     if tokens:
         table += "\n" + token_totals(sessions)
     return table
-
-
-def _visible(line: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", line)
 
 
 def session_json(session: Session) -> dict[str, Any]:

@@ -246,3 +246,19 @@ def test_tokens_column_and_totals_per_host():
     assert "12k in 300 out" in table and "100 in 20 out" in table
     assert table.splitlines()[-1] == "tokens: dev 100 in 20 out · local 12k in 300 out · total 12k in 320 out"
     assert "TOKENS" not in sessions_table(sessions, 10, width=200)
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_long_names_paths_and_wide_characters_still_fit(width):
+    rows = [
+        Session(host="build-server-eu-west-1", name="refactor-the-payment-service-" * 3, status="permission",
+                message="Bash: " + "npm test -- --runInBand " * 20, cwd="/srv/" + "deep/" * 40 + "repo", status_file="x.json", timestamp=1),
+        Session(host="local", name="日本語のセッション名", status="working", message="進行中" * 40, cwd="/tmp", status_file="y.json", timestamp=1),
+    ]
+    from wcwidth import wcswidth
+
+    table = sessions_table(rows, NOW, width=width, tokens=True)
+    assert all(wcswidth(line) <= width for line in table.splitlines())
+    assert "permission" in table and "/repo" in table or width == 80
+    wide = sessions_table(rows, NOW, width=None)
+    assert ("npm test -- --runInBand " * 20).strip() in wide and "/srv/" + "deep/" * 40 + "repo" in wide

@@ -35,7 +35,8 @@ async def _ls(ctx: Context, a: dict[str, Any]) -> Result:
         return Result(to_json([session_json(s) for s in sessions]), warnings)
     if not everything and not app.registry.sessions(app.filter_mode, include_untracked=True):
         return Result(NO_SESSIONS_HINT, warnings)
-    return Result(sessions_table(sessions, app.clock(), width=ctx.width, color=ctx.color, tokens=a["tokens"]), warnings)
+    width = None if a["wide"] else ctx.width
+    return Result(sessions_table(sessions, app.clock(), width=width, color=ctx.color, tokens=a["tokens"]), warnings)
 
 
 NO_SESSIONS_HINT = (
@@ -236,6 +237,7 @@ SESSION_COMMANDS: tuple[Command, ...] = (
             JSON,
             Opt(("--all", "-a"), help="also list tmux sessions without a status file"),
             Opt(("--tokens",), help="add each session's token usage, with totals per host"),
+            Opt(("--wide", "-w"), help="show every column in full, however wide"),
         ),
         details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs), "
         "or, with a colon, HOST:SESSION ('dev:*', '*:spike-*').",
