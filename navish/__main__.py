@@ -162,6 +162,7 @@ async def _build_app(
         poll_interval=settings.poll_interval,
         command_timeout=settings.command_timeout,
         watch=settings.watch,
+        pager=settings.pager,
         config_path=None if demo else config.path,
         demo=demo,
         remote_factory=remote_host,

@@ -34,6 +34,7 @@ class App:
         remote_factory: Callable[[RemoteConfig], Host] | None = None,
         demo: bool = False,
         watch: bool = True,
+        pager: str = "",
         clock: Callable[[], float] = time.time,
     ):
         self.poll_interval = poll_interval
@@ -43,6 +44,10 @@ class App:
         self.demo = demo
         self.watch = watch
         """Whether hosts are watched (else only polled)."""
+        self.pager = "" if pager == "off" else pager
+        """The pager command (settings.pager; "" for $PAGER or less)."""
+        self.paging = pager != "off"
+        """Whether the shell pages long output (`pager on|off`)."""
         """The demo world: nothing outside it (config, Claude Code settings) may be changed."""
         self.remotes: dict[str, RemoteConfig] = {}
         """The configured remotes the running hosts were built from."""

@@ -45,6 +45,7 @@ class Settings:
     connect_timeout: float
     command_timeout: float
     watch: bool
+    pager: str
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ _SETTINGS: _Schema = {
     "connect_timeout": (5.0, _positive_seconds),
     "command_timeout": (10.0, _positive_seconds),
     "watch": (True, _boolean),
+    "pager": ("", _string),
 }
 
 _REMOTE: _Schema = {

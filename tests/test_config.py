@@ -59,7 +59,7 @@ def test_state_dir():
 
 
 def defaults(path: Path, environ=ENV) -> Config:
-    settings = Settings(2.0, "~/.claude-sessions", state_dir(environ) / "history", 5.0, 10.0, True)
+    settings = Settings(2.0, "~/.claude-sessions", state_dir(environ) / "history", 5.0, 10.0, True, "")
     return Config(settings, {}, path)
 
 
@@ -97,7 +97,7 @@ def test_defaults_are_merged_under_the_file(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text('[settings]\npoll_interval = 0.5\nhistory_file = "hist"\n[remotes.b]\nhost = "b"\n')
     config = load_config(path, ENV)
-    assert config.settings == Settings(0.5, "~/.claude-sessions", tmp_path / "hist", 5.0, 10.0, True)
+    assert config.settings == Settings(0.5, "~/.claude-sessions", tmp_path / "hist", 5.0, 10.0, True, "")
     assert config.remotes == {"b": RemoteConfig("b", "b")}
 
 

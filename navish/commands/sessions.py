@@ -72,6 +72,12 @@ async def _filter(ctx: Context, a: dict[str, Any]) -> Result:
     return Result(f"filter: {ctx.app.filter_mode}")
 
 
+async def _pager(ctx: Context, a: dict[str, Any]) -> Result:
+    if a["mode"] is not None:
+        ctx.app.paging = a["mode"] == "on"
+    return Result(f"pager: {'on' if ctx.app.paging else 'off'} (long output in the shell goes through it)")
+
+
 async def _preview(ctx: Context, a: dict[str, Any]) -> Result:
     (session,) = await select(ctx, "preview", {"session": a["session"]}, urgent_default=True)
     _require_live(session)
@@ -243,6 +249,7 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         "or, with a colon, HOST:SESSION ('dev:*', '*:spike-*').",
     ),
     Command("filter", "show all, local, remote or one host's sessions (no argument: cycle)", _filter, (Pos("MODE", Kind.REMOTE, True),)),
+    Command("pager", "page long output in the shell, or not (no argument: say which)", _pager, (Pos("MODE", Kind.CHOICE, True, ("on", "off")),)),
     Command(
         "preview",
         "show the last lines of a session's pane (no SESSION: the most urgent)",
