@@ -31,6 +31,7 @@ from navish import config_file
 from navish.config_file import shown as _shown
 from navish.errors import ConfigError, NotFound
 from navish.model import LOCAL
+from navish.notify import NotifySettings
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class RemoteConfig:
     session_dir: str = "~/.claude-sessions"
     cache_ttl: float = 10.0
     jump_host: str | None = None
+    mute: bool = False
+    """No notification for this host's sessions (they still show everywhere)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Config:
     settings: Settings
     remotes: dict[str, RemoteConfig]
     path: Path
+    notify: NotifySettings = NotifySettings()
 
 
 # ---- paths
@@ -197,6 +201,33 @@ _REMOTE: _Schema = {
     "session_dir": ("~/.claude-sessions", _nonempty),
     "cache_ttl": (10.0, _seconds),
     "jump_host": (None, _jump_host),
+    "mute": (False, _boolean),
+}
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value in choices:
+            return str(value)
+        raise _Expected(" or ".join(f'"{c}"' for c in choices))
+
+    return check
+
+
+def _hours(value: Any) -> str:
+    if isinstance(value, str) and (not value or re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value)):
+        return value
+    raise _Expected('"HH:MM-HH:MM" (or "" for none)')
+
+
+_NOTIFY: _Schema = {
+    "bell": (True, _boolean),
+    "desktop": ("auto", _choice("auto", "osc", "off")),
+    "tmux": (True, _boolean),
+    "command": ("", _string),
+    "quiet": ("", _hours),
+    "dwell": (1.5, _seconds),
+    "group": (1.5, _seconds),
 }
 
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -236,8 +267,8 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
     """Validate the unwrapped TOML `data` of `path` and turn it into a Config."""
     shown = _shown(path)
     for key in data:
-        if key not in ("settings", "remotes"):
-            raise ConfigError(f"{shown}: {key}: unknown section; expected only [settings] and [remotes.NAME] tables")
+        if key not in ("settings", "remotes", "notify"):
+            raise ConfigError(f"{shown}: {key}: unknown section; expected only [settings], [notify] and [remotes.NAME] tables")
     values = _table(data.get("settings", {}), _SETTINGS, "settings", shown)
     history = values["history_file"]
     values["history_file"] = (
@@ -259,7 +290,11 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
             if remote[key] is not None:
                 remote[key] = str(_local_path(remote[key], path.parent, environ))
         remotes[name] = RemoteConfig(name=name, **remote)
-    return Config(Settings(**values), remotes, path)
+    notify = NotifySettings(
+        **_table(data.get("notify", {}), _NOTIFY, "notify", shown),
+        muted=frozenset(name for name, remote in remotes.items() if remote.mute),
+    )
+    return Config(Settings(**values), remotes, path, notify)
 
 
 def _parse(text: str, path: Path) -> TOMLDocument:
