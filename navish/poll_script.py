@@ -35,6 +35,8 @@ from .sh import check_result, q
 
 MAX_FILES = 2000
 """Status files read per poll; more are counted and reported, not read."""
+MAX_PANES = 10_000
+"""tmux panes taken from one host; more are counted and reported."""
 POLL_OUTPUT_LIMIT = 32 * MiB
 
 _AWK_READER = r"""
@@ -99,6 +101,7 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
     warnings: list[str] = []
     current: tuple[str, float, int] | None = None
     content: list[bytes] = []
+    too_many_panes = 0
     for raw in out.split(b"\n"):
         if current is not None and raw.startswith(b"|"):
             content.append(raw[1:])
@@ -118,7 +121,9 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
             section, current = kind, None
         elif kind == "P":
             pane_id, pane_pid, _, name = (rest.split(" ", 3) + ["", "", ""])[:4]
-            if pane_id.startswith("%") and pane_pid.isdigit():
+            if len(panes) >= MAX_PANES:
+                too_many_panes += 1
+            elif pane_id.startswith("%") and pane_pid.isdigit():
                 panes.append(Pane(pane_id, int(pane_pid), name))
         elif kind == "T":
             tmux_status = int(rest) if rest.isdigit() else 1
@@ -137,6 +142,8 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
             warnings.append(f"{rest} {what}; only {MAX_FILES} were read")
     if current is not None:
         warnings.append(f"skipped {current[0]}: the answer ended inside it")
+    if too_many_panes:
+        warnings.append(f"{MAX_PANES + too_many_panes} tmux panes; only the first {MAX_PANES} were read")
     if cut:
         warnings.append(f"poll {cut}")
     return PollData(

@@ -295,3 +295,12 @@ def test_files_not_read_are_warnings_by_name():
         "skipped locked.json: cannot be read (removed meanwhile, or no permission)",
         "2500 status files; only 2000 were read",
     )
+
+
+def test_a_host_with_too_many_panes_is_cut_with_a_warning(monkeypatch):
+    from navish import poll_script
+
+    monkeypatch.setattr(poll_script, "MAX_PANES", 3)
+    data = parse_poll(poll_output([b"s%d" % i for i in range(5)]))
+    assert data.tmux_sessions == ("s0", "s1", "s2")
+    assert data.warnings == ("5 tmux panes; only the first 3 were read",)
