@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from . import poll_script
-from .errors import NavishError
+from .errors import HostUnreachable, NavishError
 from .hosts.base import Host
 from .model import HostState
 from .merge import host_sessions
@@ -121,7 +121,8 @@ class HostMonitor:
         try:
             data = await poll_script.poll(self.host, self.timeout)
         except NavishError as exc:
-            self.on_change(self.registry.mark_failed(self.host.name, exc.state, str(exc)))
+            state = exc.state if isinstance(exc, HostUnreachable) else HostState.OFFLINE
+            self.on_change(self.registry.mark_failed(self.host.name, state, str(exc)))
             return PollOutcome(self.host.name, False, time.monotonic() - started, 0, str(exc))
         except Exception as exc:  # a bug must not kill the poll loop; it is logged and shown
             log.exception("poll of %s failed", self.host.name)

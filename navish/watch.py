@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import NavishError
-from .hosts.base import MiB, Host, sh_path
+from .hosts.base import MiB, Host, NoRoomForWatch, sh_path
 from .poll_script import POLL_OUTPUT_LIMIT, parse_poll, poll_script
 from .sh import q
 
@@ -104,6 +104,10 @@ async def watch(monitor: HostMonitor, *, backoff_max: float = 60.0) -> None:
                     if frame.kind == "snapshot":
                         monitor.deliver(parse_poll(frame.data), 0.0)
                     monitor.watched()
+        except NoRoomForWatch as exc:
+            monitor.watch_unavailable(str(exc).partition(": ")[2])
+            await asyncio.sleep(backoff_max)  # a new connection may allow more
+            continue
         except NavishError as exc:
             log.info("watch of %s stopped: %s", monitor.host.name, exc)
         except Exception:  # a bug must not take the host down: it is polled instead

@@ -9,10 +9,15 @@ so one Unix user stands in for many hosts (see /work/shared/TESTING.md). Use the
     def test_x(sshd_factory, client_key):
         server = sshd_factory()
         spec = server.spec(client_key, name="dev")
+
+`test_user(label, shell)` makes a real account `navish-t-LABEL` (root only; all removed when the
+test run ends) for tests that need another login shell or a non-root login (sshd will not signal
+a root session's processes). `make_pool` gives a pool that never reads the developer's ~/.ssh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import getpass
 import os
@@ -22,14 +27,15 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from tests.waiting import wait_until
-
 from navish.config import RemoteConfig
+from navish.hosts.ssh import SshPool
+from tests.waiting import wait_until
 
 SSHD = "/usr/sbin/sshd"
 NON_POSIX_SHELLS = {"fish": "fish", "tcsh": "tcsh", "csh": "csh"}
@@ -191,6 +197,30 @@ class Sshd:
         )
 
 
+def make_pool(**kw) -> SshPool:
+    """A pool that never reads the developer's ~/.ssh or agent, with a short connect timeout."""
+    return SshPool(**{"config": None, "agent_path": None, "connect_timeout": 2.0, **kw})
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    """`wait_until` for a coroutine: poll `condition` without blocking the event loop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def sign_host_key(server: Sshd, ca: Path, principal: str = "127.0.0.1") -> Path:
+    """A host certificate for `server`'s key, signed by CA key `ca`; serve it with
+    `server.extra_config += (f"HostCertificate {cert}",)` before `start()`."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-s", str(ca), "-I", "navish-test", "-h", "-n", principal, f"{server.host_key}.pub"],
+        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return Path(f"{server.host_key}-cert.pub")
+
+
 def write_known_hosts(path: Path | str, *servers: Sshd) -> Path:
     path = Path(path)
     path.write_text("".join(s.known_hosts_line() + "\n" for s in servers))
@@ -242,14 +272,64 @@ def non_posix_shell() -> tuple[str, str] | None:
     return None
 
 
-def ensure_user(name: str, shell: str) -> str:
-    """A real account `name` with login shell `shell` and a usable (`*`) password field. Needs root."""
+TEST_USER_PREFIX = "navish-t-"
+"""Every account the tests create is named `navish-t-LABEL`, and removed when the tests end."""
+
+
+def _ensure_user(name: str, shell: str) -> str:
+    """A real account `name` with login shell `shell`, no home directory and a usable (`*`)
+    password field (sshd with `UsePAM no` refuses a locked one even for key logins). Needs root."""
     try:
         pwd.getpwnam(name)
         subprocess.run(["usermod", "-s", shell, "-p", "*", name], check=True)
     except KeyError:
         subprocess.run(["useradd", "-M", "-s", shell, "-p", "*", name], check=True)
     return name
+
+
+def _remove_user(name: str) -> None:
+    """Kill what the tests left running as `name` (by pid: a tmux server, say), then delete it."""
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    pids = [pid for pid in _all_pids() if _owner(pid) == uid]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in pids:  # reaped too: userdel refuses while even a zombie has the uid
+        wait_until(lambda pid=pid: _owner(pid) != uid, 10, f"pid {pid} of {name} to be gone")
+    subprocess.run(["userdel", name], check=True, stdout=subprocess.DEVNULL)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def test_user() -> Iterator[Callable[[str, str], str]]:
+    """`make(label, shell) -> name`: a real account `navish-t-LABEL` with login shell `shell`
+    (skips the test unless root). Every account made is removed at the end of the test run."""
+    made: list[str] = []
+
+    def make(label: str, shell: str) -> str:
+        if os.geteuid() != 0:
+            pytest.skip("needs root to create a test account")
+        name = _ensure_user(TEST_USER_PREFIX + label, shell)
+        if name not in made:
+            made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        _remove_user(name)
 
 
 @pytest.fixture(scope="session")

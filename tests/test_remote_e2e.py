@@ -5,12 +5,13 @@ with every command, and shown offline when unreachable."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tmux, navish, write_config, write_status
+from tests.conftest import Tmux, navish, wait_until, write_config, write_status
 from tests.sshd import Sshd, free_port, keygen, silent_listener, write_known_hosts
 
 USER_CONFIG = """# my navish settings
@@ -213,7 +214,7 @@ def test_the_shell_shows_remote_state_live_and_attaches_over_ssh(world, remote_f
 
     pane.type("ls")
     pane.keys("Enter")
-    pane.wait_for("dev     api")
+    wait_until(lambda: re.search(r"^dev +api +waiting", pane.screen(), re.M), what="dev:api listed")
 
     dev.server.stop()  # the machine goes away: its sessions stay listed, marked offline
     pane.wait_for("dev ✗ offline")
@@ -233,7 +234,7 @@ def test_the_shell_shows_remote_state_live_and_attaches_over_ssh(world, remote_f
     pane.wait_for("[detached")
     pane.type("help attach")
     pane.keys("Enter")
-    pane.wait_for("usage: attach SESSION")
+    pane.wait_for("usage: attach")
     # dev:api was waiting all along: its host coming back is no news
     assert "! dev:api needs you" not in pane.history()
 
@@ -253,3 +254,18 @@ def test_a_remote_can_be_just_an_ssh_config_alias(world, remote_factory, client_
     added = navish(world, "-c", "remote add box --host devbox")
     assert added.returncode == 0 and "box: connected, 1 sessions" in added.stdout, added.stdout + added.stderr
     assert [(s["host"], s["name"]) for s in _ls(world)] == [("box", "api")]
+
+
+def test_a_revoked_host_key_is_shown_and_never_trusted(world, remote_factory, client_key, known_hosts):
+    dev = remote_factory()
+    known_hosts.write_text(f"@revoked [127.0.0.1]:{dev.server.port} {dev.server.public_host_key()}\n")
+    before = known_hosts.read_text()
+    write_config(world, USER_CONFIG)
+    added = navish(world, "-c", dev.add_args("dev", client_key, known_hosts))
+    assert added.returncode == 0 and "host key REVOKED" in added.stdout and "remote trust" not in added.stdout
+    (host,) = json.loads(navish(world, "-c", "remote list --json").stdout)
+    assert host["state"] == "host key REVOKED" and "@revoked" in host["error"]
+    refused = navish(world, "-c", "remote trust dev -y")
+    assert refused.returncode == 1 and "host key REVOKED" in refused.stderr
+    assert known_hosts.read_text() == before
+    assert dev.server.accepted_logins() == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import shlex
 import subprocess
 import time
 import warnings
@@ -18,7 +17,14 @@ from navish.errors import HostUnreachable, NavishError
 from navish.hosts.base import Host
 from navish.hosts.ssh import SshHost, SshPool, append_known_host
 from navish.model import HostState
-from tests.sshd import ensure_user, free_port, keygen, non_posix_shell, pid_alive, silent_listener, write_known_hosts
+from tests.sshd import (
+    free_port,
+    keygen,
+    non_posix_shell,
+    pid_alive,
+    silent_listener,
+    write_known_hosts,
+)
 
 # the fixtures (sshd_factory, client_key) come from tests.sshd, registered in conftest.py
 
@@ -85,14 +91,12 @@ def test_stdin_round_trip(sshd_factory, client_key):
     arun(main())
 
 
-def test_non_posix_login_shell(sshd_factory, client_key):
+def test_non_posix_login_shell(sshd_factory, client_key, test_user):
     found = non_posix_shell()
     if found is None:
         pytest.skip("needs a non-POSIX login shell: apt-get install fish")
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a user")
     shell, _package = found
-    user = ensure_user("navish-nonposix", shell)
+    user = test_user(os.path.basename(shell), shell)
     server = sshd_factory(owner=user)
 
     async def main():
@@ -235,12 +239,10 @@ def test_sshd_killed_and_restarted_reconnects(sshd_factory, client_key):
     arun(main())
 
 
-def test_run_timeout_kills_script_and_host_recovers(sshd_factory, client_key):
+def test_run_timeout_kills_script_and_host_recovers(sshd_factory, client_key, test_user):
     """A script that outlives its timeout is killed (sshd signals its process group; sshd refuses
     that for root logins, hence a plain user) and its channel slot comes back."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a user")
-    user = ensure_user("navish-ssh-test", "/bin/sh")
+    user = test_user("sh", "/bin/sh")
     server = sshd_factory(owner=user)
     pid_file = server.home / "sleep.pid"
 
@@ -300,8 +302,8 @@ def test_unknown_host_key_then_trust(sshd_factory, client_key, tmp_path):
             assert host.state is HostState.HOST_KEY_UNKNOWN
             assert str(err.value) == f"dev: host key unknown (127.0.0.1:{server.port}) — run `remote trust dev`"
             key = await host.fetch_host_key()
-            key_type, fingerprint, line = key
-            assert key_type == "ssh-ed25519" and fingerprint.startswith("SHA256:")
+            key_type, fingerprint, line = key.key_type, key.fingerprint, key.line
+            assert key_type == "ssh-ed25519" and fingerprint.startswith("SHA256:") and key.other_types == ()
             assert line == server.known_hosts_line()
             assert server.accepted_logins() == 0
             assert await host.trust(line) is True
@@ -436,9 +438,9 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
     spec = target.spec(client_key, known_hosts=known_hosts, jump_host=f"root@127.0.0.1:{bastion.port}")
     host = SshHost(spec, make_pool())
 
-    argv = host.attach_command("it's $(x) ✓").argv
+    argv = host.attach_command("$12").argv
     assert argv[:4] == ["ssh", "-F", "/dev/null", "-t"]
-    assert argv[-2:] == ["--", "tmux -u attach-session -t " + shlex.quote("=it's $(x) ✓")]
+    assert argv[-2:] == ["--", "tmux -u attach-session -t '$12'"]
     assert "root@127.0.0.1" in argv and "-i" in argv
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
     assert proxy.endswith("root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
@@ -454,11 +456,15 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
 
 def test_attach_command_minimal():
     host = SshHost(RemoteConfig("dev", "devbox"), SshPool())
-    assert host.attach_command("main").argv == ["ssh", "-t", "devbox", "--", "tmux -u attach-session -t =main"]
+    assert host.attach_command("$0").argv == ["ssh", "-t", "devbox", "--", "tmux -u attach-session -t '$0'"]
     host = SshHost(RemoteConfig("dev", "devbox", port=2200, user="me", key="/k%1"), SshPool(config="/cfg"))
-    assert host.attach_command("a b").argv == [
-        "ssh", "-F", "/cfg", "-t", "-p", "2200", "-i", "/k%%1", "me@devbox", "--", "tmux -u attach-session -t '=a b'",
+    assert host.attach_command("$7").argv == [
+        "ssh", "-F", "/cfg", "-t", "-p", "2200", "-i", "/k%%1", "me@devbox", "--", "tmux -u attach-session -t '$7'",
     ]
+    # Only a tmux session id is ever a target: a name (tmux splits `=a:b` at the colon) never is.
+    for not_an_id in ("main", "=main", "$1:0", "$1.0", "$", "$1; id", "%3"):
+        with pytest.raises(ValueError):
+            host.attach_command(not_an_id)
 
 
 def test_parse_jump_host():

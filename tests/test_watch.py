@@ -94,3 +94,25 @@ def test_watch_can_be_turned_off(world, tmux, session_dir):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
+
+
+def test_a_remote_is_watched_over_its_pooled_connection(world, tmux, sshd_factory, client_key):
+    server = sshd_factory()
+    spec = server.spec(client_key, name="dev")
+    write_config(world, "[settings]\npoll_interval = 3600\n"
+                 f'[remotes.dev]\nhost = "{spec.host}"\nport = {spec.port}\nuser = "{spec.user}"\n'
+                 f'key = "{spec.key}"\nknown_hosts = "{spec.known_hosts}"\n')
+    remote_env = {**world, "HOME": str(server.home), "TMUX_TMPDIR": str(server.tmux_dir)}
+    subprocess.run(["tmux", "new-session", "-d", "-s", "api", "exec cat"], env=remote_env, check=True)
+    sessions = server.home / ".claude-sessions"
+    sessions.mkdir()
+    write_status(sessions, "api", "working")
+    proc = _events(world)
+    try:
+        _next_status(proc, "api", "working")
+        write_status(sessions, "api", "permission")
+        _next_status(proc, "api", "permission")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+        subprocess.run(["tmux", "kill-server"], env=remote_env)

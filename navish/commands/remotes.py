@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from dataclasses import asdict, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..argspec import Kind, Opt, Pos, convert
@@ -17,6 +17,9 @@ from ..output import format_ms, hosts_table, to_json
 from ..registry import HostStatus
 from ..sanitize import one_line
 from .base import JSON, YES, Command, Context, Result
+
+if TYPE_CHECKING:
+    from ..hosts.ssh import SshHost
 
 REMOTE = Pos("NAME", Kind.REMOTE)
 
@@ -40,6 +43,15 @@ def _remote_name(ctx: Context, name: str) -> str:
         known = ", ".join(ctx.app.remotes) or "none configured"
         raise NotFound(f"no remote named {one_line(name)!r} (remotes: {known})")
     return name
+
+
+def _ssh_host(ctx: Context, name: str) -> SshHost:
+    from ..hosts.ssh import SshHost  # asyncssh loads only when a remote is used
+
+    host = ctx.app.host(_remote_name(ctx, name))
+    if not isinstance(host, SshHost):
+        raise ActionFailed(f"{name} is not reached over SSH here")
+    return host
 
 
 def _config_path(ctx: Context) -> Path:
@@ -139,10 +151,10 @@ async def _remove(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _test(ctx: Context, a: dict[str, Any]) -> Result:
-    name = _remote_name(ctx, a["name"])
-    host = ctx.app.host(name)
+    host = _ssh_host(ctx, a["name"])
+    name = host.name
     started = time.monotonic()
-    await host.connect(force=True)  # type: ignore[attr-defined]
+    await host.connect(force=True)
     connected = time.monotonic()
     result = await host.run("echo ok", timeout=ctx.app.command_timeout)
     ran = time.monotonic()
@@ -160,16 +172,19 @@ async def _test(ctx: Context, a: dict[str, Any]) -> Result:
 
 
 async def _trust(ctx: Context, a: dict[str, Any]) -> Result:
-    name = _remote_name(ctx, a["name"])
-    host = ctx.app.host(name)
-    key = await host.fetch_host_key()  # type: ignore[attr-defined]
-    question = (
-        f"{name} presents a {key.key_type} host key with fingerprint {key.fingerprint}.\n"
-        "Check it with the host's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there). Trust it?"
-    )
+    host = _ssh_host(ctx, a["name"])
+    name = host.name
+    key = await host.fetch_host_key()
+    question = f"{name} presents a {key.key_type} host key with fingerprint {key.fingerprint}.\n"
+    if key.other_types:
+        question += (
+            f"known_hosts already trusts a {', '.join(key.other_types)} key for it, which this server does "
+            "not offer: make sure its owner changed the key type.\n"
+        )
+    question += "Check it with the host's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there). Trust it?"
     if not await ctx.confirmed("remote trust", question, a["yes"]):
         return Result("not trusted", exit_code=1)
-    added = await host.trust(key.line)  # type: ignore[attr-defined]
+    added = await host.trust(key.line)
     said = f"trusted {key.key_type} {key.fingerprint} for {name}" if added else f"{name}: that key was trusted already"
     return Result(said + "\n" + await _try(ctx, name))
 

@@ -190,6 +190,36 @@ class OutputCollector:
         return ScriptResult(returncode, self._out.data(), self._err.data(), elapsed, cut)
 
 
+class OutputSink(Protocol):
+    """Where a host hands a script's output as it arrives (`OutputCollector`, `StreamSink`)."""
+
+    def feed_stdout(self, chunk: bytes) -> bool:
+        """Take a chunk of stdout; True when no more is wanted (stop the script)."""
+        ...
+
+    def feed_stderr(self, chunk: bytes) -> None: ...
+
+
+class StreamSink:
+    """For `Host.stream`: stdout past the marker, chunk by chunk, in a queue; stderr dropped."""
+
+    def __init__(self, host: str, marker: bytes):
+        self.gate = MarkerGate(host, marker)
+        self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def feed_stdout(self, chunk: bytes) -> bool:
+        if data := self.gate.feed(chunk):
+            self.chunks.put_nowait(data)
+        return False
+
+    def feed_stderr(self, chunk: bytes) -> None:
+        return None
+
+
+class NoRoomForWatch(ActionFailed):
+    """The host allows too few channels at once to keep one open for a watcher."""
+
+
 class MarkerGate:
     """For a stream: drops what comes before `marker` + newline, then lets everything through."""
 
