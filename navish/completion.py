@@ -1,19 +1,27 @@
 """Tab completion: a pure `complete()` over the command table and a registry snapshot, plus the
-thin prompt_toolkit wrapper. No I/O: completion never waits for a host."""
+thin prompt_toolkit wrapper. Completion never waits for a host; the only I/O is listing local
+directories for a path (prompt_toolkit's `PathCompleter`)."""
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
 from .argspec import Kind, Opt
 from .commands.base import Command
-from .model import STATUS_NAMES
+from .model import LOCAL, STATUS_NAMES, attention_rank
 from .sanitize import one_line
+
+log = logging.getLogger(__name__)
+
+Paths = Callable[[str], list["Candidate"]]
+"""Local paths a word may become (see `local_paths`)."""
 
 
 @dataclass(frozen=True)
@@ -31,13 +39,19 @@ class Candidate:
 class Snapshot:
     """What completion may offer: session refs with their status, and remote names."""
 
-    sessions: tuple[tuple[str, str], ...] = ()
-    """(HOST:SESSION, status) pairs."""
+    sessions: tuple[tuple[str, str] | tuple[str, str, int], ...] = ()
+    """(HOST:SESSION, status) or (HOST:SESSION, status, attention rank); without a rank, the
+    status's own rank is used. Candidates come most urgent first."""
     remotes: tuple[str, ...] = ()
 
 
-def complete(text: str, table: Sequence[Command], snapshot: Snapshot) -> tuple[str, list[Candidate]]:
-    """The word being completed and what it may become, for the line typed so far."""
+def complete(
+    text: str, table: Sequence[Command], snapshot: Snapshot, paths: Paths | None = None
+) -> tuple[str, list[Candidate]]:
+    """The word being completed and what it may become, for the line typed so far.
+
+    `paths` lists local paths for a PATH value; without it, a path gets no candidates.
+    """
     words, current = _split(text)
     if not words:
         return current, _named(current, ((c.name, c.summary) for c in table))
@@ -61,7 +75,7 @@ def complete(text: str, table: Sequence[Command], snapshot: Snapshot) -> tuple[s
     if rest:
         previous = next((o for o in options if rest[-1] in o.names), None)
         if previous is not None and previous.metavar:
-            return current, _values(current, previous.kind, previous.choices, table, snapshot)
+            return current, _values(current, previous.kind, previous.choices, table, snapshot, paths)
     if current.startswith("-"):
         used = set(rest)
         return current, _named(
@@ -71,7 +85,7 @@ def complete(text: str, table: Sequence[Command], snapshot: Snapshot) -> tuple[s
     if index >= len(command.positionals):
         return current, []
     pos = command.positionals[index]
-    return current, _values(current, pos.kind, pos.choices, table, snapshot)
+    return current, _values(current, pos.kind, pos.choices, table, snapshot, paths)
 
 
 def word_start(text: str) -> int:
@@ -127,7 +141,9 @@ def _named(current: str, items: Iterable[tuple[str, str]]) -> list[Candidate]:
     return [Candidate(name, one_line(name, 60), one_line(meta, 60)) for name, meta in items if name.startswith(current)]
 
 
-def _values(current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[Command], snapshot: Snapshot) -> list[Candidate]:
+def _values(
+    current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[Command], snapshot: Snapshot, paths: Paths | None
+) -> list[Candidate]:
     if choices:
         return _named(current, ((c, "") for c in choices))
     if kind is Kind.STATUS:
@@ -136,32 +152,75 @@ def _values(current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[
         return _named(current, ((c.name, c.summary) for c in table))
     if kind is Kind.REMOTE:
         return _named(current, ((r, "remote") for r in snapshot.remotes))
+    if kind is Kind.HOST:
+        return _named(current, [(LOCAL, "this machine"), *((r, "remote") for r in snapshot.remotes)])
+    if kind is Kind.FILTER:
+        modes = [("all", "every host"), (LOCAL, "this machine"), ("remote", "every remote")]
+        return _named(current, [*modes, *((r, "remote") for r in snapshot.remotes if r not in ("all", "remote"))])
     if kind is Kind.SESSION:
         return _sessions(current, snapshot)
+    if kind is Kind.PATH and paths is not None:
+        return paths(current)
     return []
 
 
 def _sessions(current: str, snapshot: Snapshot) -> list[Candidate]:
-    """`ap` offers `local:api`; `dev:` offers the sessions of dev; `de` offers `dev:...` too."""
+    """`ap` offers `local:api`; `dev:` offers the sessions of dev; `de` offers `dev:...` too.
+
+    Most urgent first (attention rank), then by name, as `ls` lists them.
+    """
     wanted = current.casefold()
     found = []
-    for ref, status in snapshot.sessions:
-        name = ref.split(":", 1)[1]
+    for entry in snapshot.sessions:
+        ref, status = entry[0], entry[1]
+        rank = entry[2] if len(entry) > 2 else attention_rank(status)  # type: ignore[misc]
+        host, _, name = ref.partition(":")
         if ref.casefold().startswith(wanted) or name.casefold().startswith(wanted):
-            found.append(Candidate(shlex.quote(ref), one_line(ref, 60), one_line(status, 20)))
-    return sorted(found, key=lambda c: (not c.display.casefold().startswith(wanted), c.display))
+            found.append(((rank, name.casefold(), host), Candidate(shlex.quote(ref), one_line(ref, 60), one_line(status, 20))))
+    return [candidate for _, candidate in sorted(found, key=lambda item: item[0])]
+
+
+_PLAIN_PATH = re.compile(r"[\w@%+=:,./~-]+")
+
+
+def local_paths(current: str) -> list[Candidate]:
+    """Files and directories of this machine that `current` may become (`~` expanded for the
+    lookup, kept as typed); a directory ends in `/`, so Tab again descends into it."""
+    found = []
+    for completion in PathCompleter(expanduser=True).get_completions(Document(current), CompleteEvent(completion_requested=True)):
+        shown = completion.display_text
+        path = current + completion.text + ("/" if shown.endswith("/") else "")
+        text = path if _PLAIN_PATH.fullmatch(path) else shlex.quote(path)
+        found.append(Candidate(text, one_line(shown, 60)))
+    return found
 
 
 class NavishCompleter(Completer):
-    """prompt_toolkit adapter: reads the latest snapshot through a callable, never blocks."""
+    """prompt_toolkit adapter: reads the latest snapshot through a callable, never blocks.
 
-    def __init__(self, table: Sequence[Command], snapshot: Callable[[], Snapshot]):
+    A failure (a bug, a snapshot that cannot be read) never reaches prompt_toolkit, which would
+    end the prompt: it is logged (once per distinct error), the menu stays empty, and `problem`
+    says what failed until a completion works again (the shell's toolbar shows it).
+    """
+
+    def __init__(self, table: Sequence[Command], snapshot: Callable[[], Snapshot], paths: Paths | None = local_paths):
         self.table = table
         self.snapshot = snapshot
+        self.paths = paths
+        self.problem: str | None = None
+        self._logged: set[str] = set()
 
     def get_completions(self, document: Document, complete_event):  # type: ignore[no-untyped-def]
         text = document.text_before_cursor
-        _, candidates = complete(text, self.table, self.snapshot())
-        start = word_start(text) - len(text)
-        for c in candidates:
-            yield Completion(c.text, start_position=start, display=c.display, display_meta=c.meta)
+        try:
+            _, candidates = complete(text, self.table, self.snapshot(), self.paths)
+            start = word_start(text) - len(text)
+            completions = [Completion(c.text, start_position=start, display=c.display, display_meta=c.meta) for c in candidates]
+        except Exception as exc:
+            self.problem = f"completion failed: {one_line(exc, 60)}"
+            if self.problem not in self._logged:
+                self._logged.add(self.problem)
+                log.exception("completion failed for %r", text)
+            return
+        self.problem = None
+        yield from completions

@@ -1,12 +1,13 @@
 """Argument parsing, and the command table's help and usage errors (no handler ever runs here)."""
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from navish.argspec import Kind, Opt, Pos, convert, parse_args, split_line
 from navish.commands import COMMANDS, find_command, help_text
-from navish.commands.base import dispatch
+from navish.commands.base import Command, dispatch
 from navish.errors import UsageError
 
 POS = (Pos("SESSION", Kind.SESSION), Pos("NEW", optional=True))
@@ -144,10 +145,10 @@ def test_help_lists_every_command():
 
 def test_help_for_one_command():
     text = run("help ls").text
-    assert text.startswith("usage: ls [PATTERN] [--status S] [--sort KEY] [--json] [--all]")
+    assert text.startswith("usage: ls [PATTERN] [--status S] [--host H] [--sort KEY] [--json]")
     assert "--sort KEY" in text and "attention" in text and "--all, -a" in text
     assert "PATTERN matches" in text
-    assert help_text(COMMANDS, "preview").startswith("usage: preview SESSION [-n LINES]")
+    assert help_text(COMMANDS, "rename").startswith("usage: rename SESSION NEW")
     assert "aliases: quit" in help_text(COMMANDS, "exit")
 
 
@@ -169,7 +170,6 @@ def test_help_for_a_subcommand_typed_as_two_words():
 @pytest.mark.parametrize(
     "line,message",
     [
-        ("remote", "remote: unknown subcommand (expected one of: add, list, remove, test, trust)"),
         ("remote bogus", "remote: unknown subcommand 'bogus' (expected one of: add, list, remove, test, trust)"),
         ("remote remove", "remote remove: missing NAME"),
         ("remote remove a b", "remote remove: unexpected argument 'b'"),
@@ -212,10 +212,9 @@ def test_exit_and_quit_leave():
         ("ls --bogus", "ls: unknown option '--bogus'"),
         ("ls --sort size", "ls: --sort must be one of attention, name, age, status, dir, not 'size'"),
         ("ls a b", "ls: unexpected argument 'b'"),
-        ("preview", "preview: missing SESSION"),
+        ("rename", "rename: missing SESSION"),
         ("preview x -n 0", "preview: -n expects a whole number of at least 1"),
         ("preview x -n", "preview: -n needs a value"),
-        ("filter sideways", "filter: MODE must be one of all, local, remote"),
         ("rename a", "rename: missing NEW"),
         ("kill a --yes=no", "kill: --yes takes no value"),
         ("refresh --count x", "refresh: --count expects a whole number"),
@@ -229,3 +228,65 @@ def test_usage_errors_exit_2(line, message):
     assert str(exc.value).startswith(message)
     assert exc.value.exit_code == 2
     assert "\x1b" not in str(exc.value) and "\x07" not in str(exc.value)
+
+
+# -- issue 12 item 19: the small things ----------------------------------------------------------
+def test_a_near_miss_suggests_the_command():
+    with pytest.raises(UsageError) as exc:
+        run("lss")
+    assert str(exc.value) == "unknown command 'lss' (did you mean ls?)" and exc.value.exit_code == 2
+    with pytest.raises(UsageError, match=r"^unknown command 'previwe' \(did you mean preview\?\)$"):
+        run("previwe x")
+    with pytest.raises(UsageError, match=r"^remote: unknown subcommand 'lsit' \(did you mean list\?\)$"):
+        run("remote lsit")
+    with pytest.raises(UsageError, match=r"^unknown command 'xyzzy' \(try: help\)$"):
+        run("xyzzy")
+
+
+def test_question_mark_is_help():
+    assert run("?").text == run("help").text
+    assert run("\\?").text == run("help").text  # typed `\?`: the shell-like split makes it `?`
+    assert run("? ls").text == help_text(COMMANDS, "ls")
+    assert find_command(COMMANDS, ["?"])[1] == "help"
+
+
+def test_clear_asks_the_shell_to_clear_the_screen():
+    result = run("clear")
+    assert result.clear_screen and result.text == "" and not result.error
+
+
+def test_a_group_alone_runs_its_default():
+    assert find_command(COMMANDS, ["remote"])[:2] == (find_command(COMMANDS, ["remote", "list"])[0], "remote list")
+    command, name, rest = find_command(COMMANDS, ["remote", "--json"])
+    assert (name, rest) == ("remote list", ["--json"])
+    assert run("remote -h").text == help_text(COMMANDS, "remote")  # -h: the group's help, not list's
+    assert "remote alone runs remote list" in help_text(COMMANDS, "remote")
+    assert help_text(COMMANDS, "remote").startswith("usage: remote")  # help names the group itself
+
+
+def test_a_group_without_a_default_still_needs_its_subcommand():
+    table = (Command("grp", "a group", subcommands=(Command("one", "first"), Command("two", "second"))),)
+    with pytest.raises(UsageError, match=r"^grp: unknown subcommand \(expected one of: one, two\)$"):
+        find_command(table, ["grp"])
+    grouped = (replace(table[0], default="two"),)
+    assert find_command(grouped, ["grp"])[1] == "grp two"
+    with pytest.raises(UsageError, match="unknown subcommand 'three'"):
+        find_command(grouped, ["grp", "three"])  # a word is never taken as the default's argument
+
+
+@pytest.mark.parametrize("name", [None, "ls", "remote", "remote add", "kill", "new", "install-hooks"])
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_help_wraps_at_word_boundaries(name, width):
+    wide = help_text(COMMANDS, name, 10_000)
+    narrow = help_text(COMMANDS, name, width)
+    assert all(len(line) <= width for line in narrow.splitlines() if len(line.split()) > 1)
+    assert narrow.split() == wide.split()  # the same words in the same order: none cut in two
+    if width == 40:
+        assert len(narrow.splitlines()) > len(wide.splitlines())
+
+
+def test_help_continuation_lines_stay_in_their_column():
+    lines = help_text(COMMANDS, "remote add", 50).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  --known-hosts PATH"))
+    assert lines[at + 1].startswith(" " * 27) and lines[at + 1].strip()
+    assert lines[1].startswith("    [")  # a usage line goes on indented, one [--option VALUE] never split

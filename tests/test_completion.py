@@ -1,5 +1,6 @@
 """Pure tab completion over the command table and a hand-built registry snapshot."""
 
+import logging
 import shlex
 
 from prompt_toolkit.document import Document
@@ -7,7 +8,7 @@ from prompt_toolkit.document import Document
 from navish.argspec import Kind, Opt, Pos
 from navish.commands import COMMANDS
 from navish.commands.base import Command
-from navish.completion import NavishCompleter, Snapshot, complete, word_start
+from navish.completion import NavishCompleter, Snapshot, complete, local_paths, word_start
 
 SNAP = Snapshot(
     sessions=(
@@ -44,12 +45,29 @@ def test_unknown_command_gives_nothing():
     assert texts("bogus --") == []
 
 
+LS = (
+    Command(
+        "ls",
+        "list",
+        positionals=(Pos("PATTERN", optional=True),),
+        options=(
+            Opt(("--status",), "S", Kind.STATUS),
+            Opt(("--sort",), "KEY", Kind.CHOICE, ("attention", "name")),
+            Opt(("--json",)),
+            Opt(("--all", "-a")),
+        ),
+    ),
+)
+
+
 def test_options_offer_long_spellings_not_yet_used():
-    assert texts("ls -") == ["--status", "--sort", "--json", "--all"]
-    assert texts("ls --s") == ["--status", "--sort"]
-    assert texts("ls --json --all -") == ["--status", "--sort"]
-    assert texts("preview x -") == ["--lines"]
-    assert texts("kill x -") == ["--yes"]
+    assert texts("ls -", LS) == ["--status", "--sort", "--json", "--all"]
+    assert texts("ls --s", LS) == ["--status", "--sort"]
+    assert texts("ls --json --all -", LS) == ["--status", "--sort"]
+    assert texts("ls -a -", LS) == ["--status", "--sort", "--json"]
+    assert {"--status", "--host", "--sort", "--json", "--all"} <= set(texts("ls -"))  # the real table
+    assert "--lines" in texts("preview x -") and "--yes" in texts("kill x -")
+    assert "--yes" not in texts("kill x --yes -")
 
 
 def test_option_values():
@@ -61,9 +79,10 @@ def test_option_values():
 
 
 def test_positional_choices():
-    assert texts("filter ") == ["all", "local", "remote"]
-    assert texts("filter r") == ["remote"]
-    assert texts("filter local ") == []
+    table = (Command("sort", "s", positionals=(Pos("KEY", Kind.CHOICE, True, ("name", "age", "attention")),)),)
+    assert texts("sort ", table) == ["name", "age", "attention"]
+    assert texts("sort a", table) == ["age", "attention"]
+    assert texts("sort name ", table) == []
 
 
 def test_help_offers_commands():
@@ -85,6 +104,18 @@ def test_host_prefix_offers_that_hosts_sessions():
     assert texts("attach dev:") == ["dev:build", "dev:web"]
     assert texts("attach dev:w") == ["dev:web"]
     assert texts("attach de") == ["dev:build", "dev:web"]
+
+
+def test_sessions_come_most_urgent_first_then_by_name():
+    assert texts("attach ") == ["local:api", "dev:build", "'local:my api'", "dev:web", "local:notes"]
+    snap = Snapshot(sessions=(("local:b", "idle"), ("dev:a", "working"), ("local:c", "waiting"), ("local:a", "idle")))
+    assert texts("attach ", snapshot=snap) == ["local:c", "dev:a", "local:a", "local:b"]
+
+
+def test_a_given_rank_wins_over_the_status():
+    """A session whose team agent waits for the user ranks with the agent (the shell passes it)."""
+    snap = Snapshot(sessions=(("local:lead", "working", 1), ("local:api", "error")))
+    assert texts("attach ", snapshot=snap) == ["local:lead", "local:api"]
 
 
 def test_session_completion_is_case_insensitive():
@@ -174,21 +205,90 @@ def test_remote_subcommands_and_remote_names_in_the_real_table():
 
 
 def test_option_with_single_spelling_and_text_values():
-    table = (Command("x", "x", options=(Opt(("-q",)), Opt(("--out",), "PATH", Kind.PATH))),)
-    assert texts("x -", table) == ["-q", "--out"]
-    assert texts("x --out ", table) == []
+    table = (Command("x", "x", options=(Opt(("-q",)), Opt(("--out",), "PATH", Kind.PATH), Opt(("--name",), "N"))),)
+    assert texts("x -", table) == ["-q", "--out", "--name"]
+    assert texts("x --out ", table) == []  # no path lister given: nothing
+    assert texts("x --name ", table) == []
 
 
-def test_word_start():
-    assert word_start("attach ap") == 7
-    assert word_start("attach 'my ap") == 7
-    assert word_start("attach my\\ ap") == 7
-    assert word_start("attach ") == 7
-    assert word_start("") == 0
+HOSTS = (
+    Command(
+        "new",
+        "start",
+        positionals=(Pos("NAME"),),
+        options=(Opt(("--host",), "H", Kind.HOST), Opt(("--remote",), "NAME", Kind.REMOTE)),
+    ),
+    Command("filter", "filter", positionals=(Pos("MODE", Kind.FILTER, True),)),
+)
 
 
-def test_prompt_toolkit_completer_replaces_the_typed_word():
-    completer = NavishCompleter(COMMANDS, lambda: SNAP)
-    text = "attach 'local:m"
-    completions = list(completer.get_completions(Document(text), None))
-    assert [(c.text, c.start_position) for c in completions] == [("'local:my api'", -len("'local:m"))]
+def test_a_host_is_local_or_a_remote():
+    assert texts("new x --host ", HOSTS) == ["local", "dev", "gpu"]
+    assert texts("new x --host l", HOSTS) == ["local"]
+    assert texts("new x --host g", HOSTS) == ["gpu"]
+    assert complete("new x --host ", HOSTS, SNAP)[1][0].meta == "this machine"
+
+
+def test_a_remote_is_never_local():
+    assert texts("new x --remote ", HOSTS) == ["dev", "gpu"]
+
+
+def test_filter_offers_its_modes_then_every_remote():
+    assert texts("filter ", HOSTS) == ["all", "local", "remote", "dev", "gpu"]
+    assert texts("filter r", HOSTS) == ["remote"]
+    assert texts("filter d", HOSTS) == ["dev"]
+    assert texts("filter local ", HOSTS) == []
+
+
+PATHS = (Command("x", "x", options=(Opt(("--key",), "PATH", Kind.PATH), Opt(("--dir",), "DIR", Kind.PATH))),)
+
+
+def paths(line, tmp_path):
+    return [c.text for c in complete(line, PATHS, SNAP, local_paths)[1]]
+
+
+def test_paths_complete_local_files_and_directories(tmp_path):
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "id_lab").write_text("")
+    (tmp_path / "keys" / "id_lab.pub").write_text("")
+    (tmp_path / "known_hosts").write_text("")
+    assert paths(f"x --key {tmp_path}/ke", tmp_path) == [f"{tmp_path}/keys/"]  # a directory: Tab again descends
+    assert paths(f"x --key {tmp_path}/keys/id", tmp_path) == [f"{tmp_path}/keys/id_lab", f"{tmp_path}/keys/id_lab.pub"]
+    assert paths(f"x --dir {tmp_path}/k", tmp_path) == [f"{tmp_path}/keys/", f"{tmp_path}/known_hosts"]
+    assert paths(f"x --key {tmp_path}/nothing", tmp_path) == []
+
+
+def test_paths_keep_the_tilde_and_quote_what_needs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "my keys").mkdir()
+    (tmp_path / "my keys" / "id").write_text("")
+    assert paths("x --key ~/my", tmp_path) == ["'~/my keys/'"]
+    assert shlex.split(paths("x --key ~/my", tmp_path)[0]) == ["~/my keys/"]
+    assert paths("x --key '~/my keys/", tmp_path) == ["'~/my keys/id'"]
+
+
+def test_the_prompt_toolkit_completer_completes_paths(tmp_path):
+    (tmp_path / "settings.json").write_text("{}")
+    completer = NavishCompleter(PATHS, lambda: SNAP)
+    text = f"x --key {tmp_path}/se"
+    (c,) = completer.get_completions(Document(text), None)
+    assert (c.text, c.start_position, c.display_text) == (f"{tmp_path}/settings.json", -len(f"{tmp_path}/se"), "settings.json")
+
+
+def test_a_failing_completer_offers_nothing_says_why_and_logs_once(caplog):
+    calls = []
+
+    def snapshot():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("registry exploded")
+        return SNAP
+
+    completer = NavishCompleter(COMMANDS, snapshot)
+    with caplog.at_level(logging.ERROR, logger="navish.completion"):
+        assert list(completer.get_completions(Document("attach a"), None)) == []
+        assert list(completer.get_completions(Document("attach ap"), None)) == []
+    assert completer.problem == "completion failed: registry exploded"
+    assert caplog.text.count("completion failed for") == 1 and "RuntimeError: registry exploded" in caplog.text
+    assert [c.text for c in completer.get_completions(Document("attach ap"), None)] == ["local:api"]
+    assert completer.problem is None  # working again

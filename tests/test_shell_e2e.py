@@ -8,12 +8,19 @@ from pathlib import Path
 from tests.conftest import wait_until, write_config, write_status
 
 FAST = "[settings]\npoll_interval = 0.2\n"
+PROMPT = re.compile(r"^navish( \d+)?> ?")
+
+
+def prompt_line(pane) -> str:
+    """The last prompt on screen: `navish> ...`, or `navish 2> ...` while 2 sessions need you."""
+    lines = [line for line in pane.screen().splitlines() if PROMPT.match(line)]
+    return lines[-1] if lines else ""
 
 
 def _start(world, pane_factory, tmux, session_dir: Path):
     write_config(world, FAST)
     pane = pane_factory()
-    pane.wait_for("navish>")
+    wait_until(lambda: prompt_line(pane), what="the prompt")
     return pane
 
 
@@ -37,7 +44,7 @@ def test_ls_toolbar_and_tab_completion(world, tmux, session_dir, pane_factory):
 
     pane.type("preview ap")
     pane.keys("Tab")
-    wait_until(lambda: pane.prompt_line().rstrip() == "navish> preview local:api", what="Tab to complete local:api")
+    wait_until(lambda: prompt_line(pane).rstrip() == "navish 1> preview local:api", what="Tab to complete local:api")
 
 
 def test_attach_detach_returns_to_a_working_prompt(world, tmux, session_dir, pane_factory):
@@ -68,10 +75,10 @@ def test_notice_appears_while_the_user_is_typing(world, tmux, session_dir, pane_
     screen = pane.wait_for("! local:build needs you (permission)")
     assert "Claude needs your permission to use Edit" in screen
     # what the user was typing is still there, on the prompt below the notice
-    assert pane.prompt_line().rstrip() == "navish> preview bu"
+    wait_until(lambda: prompt_line(pane).rstrip() == "navish 1> preview bu", what="the typed line, and the count")
     lines = screen.splitlines()
     notice = next(i for i, line in enumerate(lines) if line.startswith("! local:build"))
-    prompt = max(i for i, line in enumerate(lines) if line.startswith("navish>"))
+    prompt = max(i for i, line in enumerate(lines) if PROMPT.match(line))
     assert notice < prompt
 
 
@@ -79,7 +86,7 @@ def test_ctrl_c_clears_the_line_and_errors_are_one_line(world, tmux, session_dir
     pane = _start(world, pane_factory, tmux, session_dir)
     pane.type("some half typed")
     pane.keys("C-c")
-    wait_until(lambda: pane.prompt_line().rstrip() == "navish>", what="an empty prompt after Ctrl-C")
+    wait_until(lambda: prompt_line(pane).rstrip() == "navish>", what="an empty prompt after Ctrl-C")
     pane.type("frobnicate")
     pane.keys("Enter")
     screen = pane.wait_for("error: unknown command 'frobnicate' (try: help)")
@@ -100,7 +107,7 @@ def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir
     pane.wait_for("Kill local:doomed (its tmux session and its status file)? [y/N]")
     pane.type("n")
     pane.keys("Enter")
-    pane.wait_for("not killed")
+    pane.wait_for("nothing done")
     assert tmux.sessions() == ["doomed"]
 
     pane.type("new fresh --cmd 'exec cat'")
@@ -150,7 +157,7 @@ def test_hostile_name_and_status_are_drawn_visibly_and_the_session_stays_reachab
         assert "pwned" not in pane.driver("display-message", "-p", "-t", "driver", "#{pane_title}")
 
     def prompt_ready() -> None:
-        wait_until(lambda: pane.prompt_line().rstrip() == "navish>", what="an empty prompt")
+        wait_until(lambda: prompt_line(pane).rstrip() == "navish>", what="an empty prompt")
 
     pane.type("ls")
     pane.keys("Enter")
@@ -161,7 +168,7 @@ def test_hostile_name_and_status_are_drawn_visibly_and_the_session_stays_reachab
     pane.type("preview rt")
     pane.keys("Tab")
     completed = "navish> preview 'local:rtl<U+202E>gnp-exe<U+2066>'"
-    wait_until(lambda: pane.prompt_line().rstrip() == completed, what="Tab to complete the hostile name")
+    wait_until(lambda: prompt_line(pane).rstrip() == completed, what="Tab to complete the hostile name")
     raw_screen()
     pane.keys("Enter")
     pane.wait_for("PANE-OK")  # the completed line names the real session

@@ -5,7 +5,17 @@ import re
 from navish.model import HostState, Session
 from navish.parsing import HostSessions
 from navish.registry import Registry
-from navish.toolbar import new_attention, notice_line, toolbar_fragments, toolbar_text
+from navish.toolbar import (
+    SPINNER,
+    AttentionMemory,
+    attention_count,
+    new_attention,
+    notice_line,
+    progress_fragments,
+    prompt_fragments,
+    toolbar_fragments,
+    toolbar_text,
+)
 
 NOW = 10_000.0
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -107,6 +117,47 @@ def test_toolbar_is_sanitised():
     assert "1 wa<U+202E>" in text
 
 
+# -- the prompt and the progress line ---------------------------------------------------------
+def text_of(fragments):
+    return "".join(text for _, text in fragments)
+
+
+def test_prompt_shows_how_many_sessions_need_you():
+    assert prompt_fragments(0) == [("class:prompt", "navish> ")]
+    assert text_of(prompt_fragments(3)) == "navish 3> "
+    assert ("class:prompt.attention", "3") in prompt_fragments(3)
+
+
+def test_attention_count_follows_the_filter_and_skips_offline_hosts():
+    team = {"agents": [{"name": "t", "status": "waiting"}]}
+    reg = make(
+        [s("a", "permission"), s("b", "working", fields={"team": team}), s("c", "idle"), s("d", "waiting", live=False)],
+        dev=[s("e", "waiting", host="dev")],
+    )
+    assert attention_count(reg, "all") == 3
+    assert attention_count(reg, "local") == 2
+    assert attention_count(reg, "dev") == 1
+    reg.mark_failed("dev", HostState.OFFLINE, "timed out")
+    assert attention_count(reg, "all") == 2
+    assert toolbar_text(reg, "all", NOW).startswith(" 2 need you ")  # the toolbar and the prompt agree
+
+
+def test_progress_line_says_what_the_command_waits_for():
+    text = text_of(progress_fragments("remote add lab --host 10.0.0.9", 1.23, [("lab", HostState.UNKNOWN)]))
+    assert text == f"{SPINNER[2]} remote add lab --host 10.0.0.9 · waiting for lab (connecting) · 1.2s · Ctrl-C cancels"
+    text = text_of(progress_fragments("refresh", 0.5, [("local", HostState.CONNECTED), ("dev", HostState.OFFLINE)]))
+    assert "waiting for local, dev (offline) · 0.5s" in text
+    assert text_of(progress_fragments("ls", 0.31)).endswith(" ls · 0.3s · Ctrl-C cancels")
+
+
+def test_progress_line_spins_and_stays_one_short_line():
+    frames = {progress_fragments("ls", t / 10)[0][1] for t in range(10)}
+    assert len(frames) == 10
+    hosts = [(f"h{i}", HostState.CONNECTING) for i in range(9)]
+    text = text_of(progress_fragments("x\x1b[2J" + "y" * 200, 2.0, hosts))
+    assert "\x1b" not in text and "and 5 more" in text and len(text) < 200
+
+
 # -- notices ---------------------------------------------------------------------------------
 def refs(*sessions):
     return {x.ref: x for x in sessions}
@@ -159,3 +210,70 @@ def test_notice_line_is_sanitised_and_one_line():
     line = notice_line(session)
     assert not UNSAFE.search(line) and "\n" not in line
     assert len(line) < 200
+
+
+def test_a_renamed_session_is_not_announced_again():
+    """The same Claude Code process (pid) under a new name needs the user for the same reason."""
+    before = refs(s("build", "permission", claude_pid=42))
+    assert new_attention(before, refs(s("built", "permission", claude_pid=42))) == []
+    (changed,) = new_attention(before, refs(s("built", "waiting", claude_pid=42)))  # a new reason is news
+    assert changed.name == "built"
+
+
+def test_a_renamed_session_is_recognised_by_its_status_files_session_id():
+    before = refs(s("build", "waiting", fields={"status": "waiting", "session_id": "abc"}))
+    after = refs(s("built", "waiting", fields={"status": "waiting", "session_id": "abc"}))
+    assert new_attention(before, after) == []
+    registry = refs(s("built", "waiting", fields={"claude_code": {"sessionId": "abc"}}))
+    assert new_attention(before, registry) == []  # the registry's sessionId is the same id
+
+
+def test_another_session_under_an_old_name_is_announced():
+    before = refs(s("build", "permission", claude_pid=42))
+    (fresh,) = new_attention(before, refs(s("build", "permission", claude_pid=43)))
+    assert fresh.claude_pid == 43
+    other_host = refs(s("build", "permission", host="dev", claude_pid=42))
+    assert len(new_attention(before, other_host)) == 1  # a pid is only unique on its host
+
+
+def test_sessions_without_an_identity_match_by_name():
+    before = refs(s("a", "waiting"))
+    assert new_attention(before, refs(s("a", "waiting", claude_pid=7))) == []  # gained a pid: the same session
+    assert [x.name for x in new_attention(before, refs(s("b", "waiting")))] == ["b"]
+
+
+def test_a_rename_seen_half_done_is_not_announced_again():
+    """tmux renames first, the status file moves after: one poll sees `build` gone and `built`
+    untracked, the next sees `built` asking again, which is not news."""
+    asking = s("build", "permission", fields={"status": "permission", "session_id": "abc"})
+    memory = AttentionMemory(refs(asking))
+    gone = s("build", "permission", live=False, fields={"status": "permission", "session_id": "abc"})
+    untracked = Session("local", "built", status_file=None)
+    assert memory.update({}, [gone, untracked], NOW) == []
+    renamed = s("built", "permission", fields={"status": "permission", "session_id": "abc"})
+    assert memory.update(refs(renamed), [renamed], NOW + 0.4) == []
+    assert memory.update(refs(renamed), [renamed], NOW + 0.8) == []
+
+
+def test_an_answered_session_that_asks_again_is_announced():
+    asking = s("api", "permission", claude_pid=9)
+    memory = AttentionMemory(refs(asking))
+    answered = s("api", "working", claude_pid=9)
+    assert memory.update({}, [answered], NOW) == []
+    again = s("api", "permission", claude_pid=9)
+    assert memory.update(refs(again), [again], NOW + 1) == [again]
+
+
+def test_a_vanished_session_is_forgotten_after_the_grace():
+    asking = s("api", "permission", claude_pid=9)
+    memory = AttentionMemory(refs(asking), grace=30)
+    assert memory.update({}, [], NOW) == []
+    back = s("api", "permission", claude_pid=9)
+    assert memory.update(refs(back), [back], NOW + 31) == [back]
+
+
+def test_memory_announces_new_sessions_once():
+    memory = AttentionMemory()
+    a = s("a", "waiting")
+    assert memory.update(refs(a), [a], NOW) == [a]
+    assert memory.update(refs(a), [a], NOW + 1) == []
