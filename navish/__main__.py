@@ -128,7 +128,7 @@ async def _run(args: argparse.Namespace) -> int:
             print("navish demo: a private tmux server with sample sessions; all of it is removed when you exit.")
             print(world.note)
         print("navish: type help for commands, Tab to complete, Ctrl-D to leave.")
-        return await Shell(app, history_file=history, debug=args.debug, log_file=log_file).run()
+        return await Shell(app, history_file=history, debug=args.debug, log_file=log_file, notify=config.notify).run()
     return 0
 
 

@@ -58,7 +58,6 @@ class App:
         self.monitors: dict[str, HostMonitor] = {}
         self.hub = Hub()
         """Every registry change goes out through here (coalesced per loop tick)."""
-        self.listeners: list[Callable[[str], None]] = []  # TODO(lead): the shell moves to hub.subscribe
         self.listing_wait: float | None = None
         """Seconds a command waits for fresh snapshots before answering with what it has (the
         hosts still answering are marked); None: each host up to the command timeout."""
@@ -115,8 +114,6 @@ class App:
 
     def _changed(self, change: Change) -> None:
         self.hub.publish(change)
-        for listener in list(self.listeners):
-            listener(change.host)
 
     # -- polling ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from .model import Session
-from .registry import Change
 from .sanitize import one_line
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def in_quiet_hours(quiet: str, now: time.struct_time) -> bool:
 
 
 class Notifier:
-    """Subscribed to the hub: turns `attention_gained` into grouped, dwelled notifications."""
+    """Turns sessions that newly need the user into grouped, dwelled notifications."""
 
     def __init__(
         self,
@@ -94,14 +93,12 @@ class Notifier:
         self.sent: list[Notification] = []
         self._children: set[asyncio.Task[None]] = set()
 
-    def on_changes(self, changes: list[Change]) -> None:
-        for change in changes:
-            if change.host in self.settings.muted:
-                continue
-            for session in change.attention_gained:
+    def announce(self, sessions: list[Session]) -> None:
+        """Sessions that newly need the user (the shell's notices): notified after the dwell,
+        grouped with others turning meanwhile, if they still need the user then."""
+        for session in sessions:
+            if session.host not in self.settings.muted:
                 self._pending[session.ref] = session
-            for session in change.attention_lost:
-                self._pending.pop(session.ref, None)
         if self._pending and self._timer is None:
             delay = max(self.settings.dwell, self.settings.group)
             self._timer = asyncio.get_running_loop().call_later(delay, self._flush)

@@ -5,27 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import AsyncIterator, Callable
 
-from prompt_toolkit import Application, PromptSession
+from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.filters import Condition, completion_is_selected, has_completions
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
-from prompt_toolkit.input import Input
-from prompt_toolkit.input.typeahead import get_typeahead, store_typeahead
-from prompt_toolkit.key_binding import KeyBindings, KeyPress, KeyPressEvent
-from prompt_toolkit.keys import Keys
-from prompt_toolkit.layout import ConditionalContainer, FormattedTextControl, HSplit, Layout, Window
+from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.layout.screen import Char
-from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import clear, print_formatted_text
 from prompt_toolkit.styles import Style
@@ -34,8 +25,13 @@ from .app import App
 from .commands import COMMANDS, Context, Result, execute
 from .completion import NavishCompleter, Snapshot
 from .hosts.base import AttachCommand, run_attach
-from .model import LOCAL, attention_rank
+from .model import LOCAL, Session, attention_rank
+from .notify import Notifier, NotifySettings
+from .pager import page, pager_argv, too_long
+from .registry import Change
 from .sanitize import BIDI_CONTROLS, one_line, pane_text
+from .shell_busy import Busy
+from .shell_keys import PrefixSearch, key_bindings
 from .toolbar import (
     AttentionMemory,
     Fragments,
@@ -81,15 +77,21 @@ def _print(style: str, text: str) -> None:
     print_formatted_text(FormattedText([(style, pane_text(text, keep_color=False))]), style=STYLE)
 
 
-PROGRESS_DELAY = 0.3
-"""Seconds a command runs before its progress line and the toolbar are shown."""
-
 
 class Shell:
     """One interactive session: the prompt loop, the toolbar, notices and attach."""
 
-    def __init__(self, app: App, *, history_file: Path | None, debug: bool = False, log_file: Path | None = None):
+    def __init__(
+        self,
+        app: App,
+        *,
+        history_file: Path | None,
+        debug: bool = False,
+        log_file: Path | None = None,
+        notify: NotifySettings | None = None,
+    ):
         self.app = app
+        self.notifier = Notifier(notify or NotifySettings(), self._still_needs_you, terminal=sys.__stdout__)
         self.debug = debug
         self.log_file = log_file
         self.attached = False
@@ -109,7 +111,7 @@ class Shell:
             bottom_toolbar=self._toolbar,
             refresh_interval=1.0,
             style=STYLE,
-            key_bindings=_key_bindings(search),
+            key_bindings=key_bindings(search),
             enable_history_search=search.active,
         )
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
@@ -160,16 +162,27 @@ class Shell:
         )
         return Snapshot(sessions, tuple(n for n in self.app.registry.host_names() if n != LOCAL))
 
-    def _on_change(self, host: str) -> None:
-        """A snapshot landed: print notices for sessions that newly need the user, redraw."""
+    def _still_needs_you(self, session: Session) -> bool:
+        status = self.app.registry.host(session.host) if session.host in self.app.registry.host_names() else None
+        now = next((s for s in status.sessions if s.name == session.name), None) if status else None
+        return now is not None and now.needs_attention
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        """Snapshots landed (one call per loop tick): notices and notifications for sessions that
+        newly need the user, and a redraw."""
         status = self.app.registry.hosts()
         first_poll = {h.name for h in status if h.polled_at is not None} - self._seen_hosts
         self._seen_hosts |= first_poll
         registry = self.app.registry
         asking = registry.attention_refs(include_offline=True)
-        for session in self._attention.update(asking, registry.sessions(include_untracked=True), self.app.clock()):
-            if session.host not in first_poll:
-                self._notice(notice_line(session))
+        fresh = [
+            s
+            for s in self._attention.update(asking, registry.sessions(include_untracked=True), self.app.clock())
+            if s.host not in first_poll
+        ]
+        for session in fresh:
+            self._notice(notice_line(session))
+        self.notifier.announce(fresh)
         self.session.app.invalidate()
 
     def _notice(self, line: str) -> None:
@@ -200,14 +213,23 @@ class Shell:
         """Run `tmux attach` / `ssh -t` in the real terminal; notices wait until it returns."""
         async with self._paused():
             self.attached = True
+            self.notifier.focus = command.session_ref
             try:
                 with self._cooked():
                     return await run_attach(command)
             finally:
                 self.attached = False
+                self.notifier.focus = None
                 for line in self._pending_notices:
                     _print("class:notice", line)
                 self._pending_notices.clear()
+
+    async def _page(self, text: str) -> bool:
+        """Show long output in the pager; False when it cannot run (then it is printed)."""
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return False
+        with self._cooked():
+            return await page(text, pager_argv(self.app.pager))
 
     def _cooked(self) -> contextlib.AbstractContextManager[None]:
         """The terminal as a program run in it expects it (echo, line editing, signals)."""
@@ -232,13 +254,14 @@ class Shell:
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> int:
-        self.app.listeners.append(self._on_change)
+        unsubscribe = self.app.hub.subscribe(self._on_changes)
         self.app.start()
         try:
             with self._between_prompts():
                 return await self._loop()
         finally:
-            self.app.listeners.remove(self._on_change)
+            unsubscribe()
+            await self.notifier.close()
 
     def _between_prompts(self) -> contextlib.AbstractContextManager[None]:
         """The terminal stays in raw mode for the whole shell, not only while a prompt is up:
@@ -273,7 +296,7 @@ class Shell:
         busy = None
         if sys.stdin.isatty() and sys.stdout.isatty():
             busy = self._busy = Busy(
-                self.session.input, lambda elapsed: self._progress(line, elapsed), self._toolbar, task.cancel, loop=loop
+                self.session.input, lambda elapsed: self._progress(line, elapsed), self._toolbar, task.cancel, loop=loop, style=STYLE
             )
             busy.start()
         loop.add_signal_handler(signal.SIGINT, task.cancel)
@@ -298,163 +321,13 @@ class Shell:
         if result.error:
             _print("class:error", f"error: {result.error}")
         if result.text:
-            print(pane_text(result.text), flush=True)  # renderers sanitise; this is the last check
+            text = pane_text(result.text)  # renderers sanitise; this is the last check
+            rows = shutil.get_terminal_size().lines
+            if not (self.app.paging and too_long(text, rows) and await self._page(text)):
+                print(text, flush=True)
         for warning in result.warnings:
             _print("class:warning", f"warning: {warning}")
         return result
-
-
-class Busy:
-    """While a command runs: keys typed are kept (for the next prompt), Ctrl-C cancels the
-    command, and after `PROGRESS_DELAY` the progress line and the toolbar are drawn.
-
-    It is a small prompt_toolkit application that reads the terminal in raw mode, so nothing
-    typed is echoed into the command's output; `stop()` erases it, `start()` brings it back
-    (around a question or an attach).
-    """
-
-    def __init__(
-        self,
-        input: Input,
-        progress: Callable[[float], Fragments],
-        toolbar: Callable[[], Fragments],
-        cancel: Callable[[], object],
-        *,
-        loop: asyncio.AbstractEventLoop,
-        delay: float = PROGRESS_DELAY,
-    ):
-        self.input = input
-        self.cancel = cancel
-        self.keys: list[KeyPress] = []
-        self.started = time.monotonic()
-        self.delay = delay
-        self.loop = loop
-        self._shown = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[object] | None = None
-        bindings = KeyBindings()
-
-        @bindings.add("c-c", eager=True)
-        def _(event: KeyPressEvent) -> None:
-            """Ctrl-C cancels the command, and what was typed ahead with it."""
-            self.keys.clear()
-            cancel()
-
-        @bindings.add(Keys.Any, eager=True)
-        def _(event: KeyPressEvent) -> None:
-            """Every other key waits for the next prompt."""
-            self.keys.extend(k for k in event.key_sequence if k.key != Keys.CPRResponse)
-
-        output = Vt100_Output.from_pty(sys.stdout, term=os.environ.get("TERM"))
-        output.enable_cpr = False  # a cursor report arriving after exit would be echoed as ^[[12;1R
-        layout = Layout(
-            ConditionalContainer(
-                HSplit(
-                    [
-                        Window(FormattedTextControl(lambda: progress(time.monotonic() - self.started)), height=1),
-                        Window(FormattedTextControl(toolbar), height=1, style="class:bottom-toolbar"),
-                    ]
-                ),
-                filter=Condition(lambda: self._shown),
-            )
-        )
-        self.app: Application[None] = Application(
-            layout=layout,
-            key_bindings=bindings,
-            input=input,
-            style=STYLE,
-            output=output,
-            erase_when_done=True,
-            refresh_interval=0.1,
-        )
-
-    def start(self) -> None:
-        """Read the keyboard now; draw after the delay (counted from now)."""
-        self._shown = False
-        self._task = asyncio.ensure_future(self._run())
-        self._timer = self.loop.call_later(self.delay, self._show)
-
-    def _show(self) -> None:
-        self._shown = True
-        self.app.invalidate()
-
-    async def _run(self) -> None:
-        try:
-            await self.app.run_async(set_exception_handler=False, handle_sigint=False)
-        except Exception:  # the keyboard is lost (e.g. stdin closed): the command goes on without it
-            log.exception("the progress line failed")
-
-    async def stop(self) -> None:
-        """Erase the progress line and stop reading keys; typeahead read so far stays in `keys`."""
-        if self._timer is not None:
-            self._timer.cancel()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        while not task.done() and self.app.future is None:
-            await asyncio.sleep(0)  # not started yet: exit() needs a running application
-        if not task.done() and not self.app.is_done:
-            self.app.exit()
-        await task
-        self.keys.extend(k for k in get_typeahead(self.input) if k.key != Keys.CPRResponse)
-
-
-class PrefixSearch:
-    """Up and Down search the history by the text typed so far, as prompt_toolkit's
-    `enable_history_search` does, without turning off completion while typing (which
-    prompt_toolkit ties to that flag): the flag is on only while Up or Down is handled."""
-
-    def __init__(self) -> None:
-        self.on = False
-        self.active = Condition(lambda: self.on)
-
-    @contextlib.contextmanager
-    def searching(self) -> Iterator[None]:
-        self.on = True
-        try:
-            yield
-        finally:
-            self.on = False
-
-
-def _key_bindings(search: PrefixSearch | None = None) -> KeyBindings:
-    bindings = KeyBindings()
-
-    @bindings.add("tab", filter=~has_completions)
-    def _(event: KeyPressEvent) -> None:
-        """Tab inserts the only completion at once (even `ap` -> `local:api`), else opens the menu."""
-        buffer = event.current_buffer
-        if buffer.completer is not None:
-            found = list(buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
-            if len(found) == 1:
-                buffer.apply_completion(found[0])
-                return
-        buffer.start_completion(insert_common_part=True)
-
-    @bindings.add("escape", filter=has_completions, eager=True)
-    def _(event: KeyPressEvent) -> None:
-        """Escape closes the completion menu (the line goes back to what was typed)."""
-        event.current_buffer.cancel_completion()
-
-    if search is not None:
-
-        @bindings.add("up", filter=~completion_is_selected)
-        def _(event: KeyPressEvent) -> None:
-            """Up: the previous history line that starts with what is typed (a menu that popped up
-            while typing, with nothing chosen in it yet, is closed first)."""
-            buffer = event.current_buffer
-            if buffer.complete_state is not None:
-                buffer.cancel_completion()
-            with search.searching():
-                buffer.auto_up(count=event.arg)
-
-        @bindings.add("down", filter=~has_completions)
-        def _(event: KeyPressEvent) -> None:
-            """Down: the next history line that starts with what was typed."""
-            with search.searching():
-                event.current_buffer.auto_down(count=event.arg)
-
-    return bindings
 
 
 def _history(path: Path | None) -> FileHistory | InMemoryHistory:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -185,8 +186,12 @@ class Pane:
         return wait_until(lambda: self.screen() if text in self.screen() else "", timeout, f"{text!r} on screen:\n{self.screen()}")
 
     def prompt_line(self) -> str:
-        lines = [line for line in self.screen().splitlines() if line.startswith("navish>")]
+        """The last prompt on screen (`navish> ` or `navish 3> `), or ""."""
+        lines = [line for line in self.screen().splitlines() if re.match(r"navish( \d+)?>", line)]
         return lines[-1] if lines else ""
+
+    def wait_for_prompt(self, timeout: float = 10.0) -> str:
+        return wait_until(self.prompt_line, timeout, f"the prompt on screen:\n{self.screen()}")  # type: ignore[return-value]
 
     def close(self) -> None:
         self.driver.kill_server()

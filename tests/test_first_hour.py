@@ -27,7 +27,7 @@ def test_the_demo_touches_nothing_outside_its_directory(world, pane_factory):
     home = Path(world["HOME"])
     assert navish(world, "--demo", "-c", "ls").returncode == 0
     pane = pane_factory("--demo")
-    pane.wait_for("navish>")
+    pane.wait_for_prompt()
     pane.type("ls")
     pane.keys("Enter")
     pane.wait_for("old-spike")
@@ -41,7 +41,7 @@ def test_attach_says_how_to_detach(world, tmux, session_dir, pane_factory):
     write_status(session_dir, "work", "waiting")
     tmux("set-option", "-g", "prefix", "C-a")
     pane = pane_factory()
-    pane.wait_for("navish>")
+    pane.wait_for_prompt()
     pane.type("attach work")
     pane.keys("Enter")
     pane.wait_for("INSIDE")

@@ -10,7 +10,6 @@ import time
 
 from navish.model import Session
 from navish.notify import Notification, Notifier, NotifySettings, in_quiet_hours
-from navish.registry import Change
 from tests.conftest import Tmux, run, wait_until
 
 
@@ -29,8 +28,8 @@ def test_sessions_turning_together_give_one_notification_on_every_channel():
     async def scenario() -> None:
         n, terminal, still = notifier()
         still |= {"local:a", "dev:b"}
-        n.on_changes([Change("local", attention_gained=(needs("a", message="Bash: rm -rf \x1b]52;c;x\x07build"),))])
-        n.on_changes([Change("dev", attention_gained=(needs("b", "dev", "waiting"),))])
+        n.announce([needs("a", message="Bash: rm -rf \x1b]52;c;x\x07build")])
+        n.announce([needs("b", "dev", "waiting")])
         await asyncio.sleep(0.2)
         assert [note.title for note in n.sent] == ["2 sessions need you"]
         assert n.sent[0].message == "local:a permission, dev:b waiting"
@@ -48,8 +47,8 @@ def test_a_flip_back_within_the_dwell_the_focused_session_and_muted_hosts_are_no
         n, terminal, still = notifier(muted=frozenset({"lab"}))
         n.focus = "local:seen"
         still |= {"local:seen", "lab:x"}  # "local:flip" went back before the dwell ended
-        n.on_changes([Change("local", attention_gained=(needs("flip"), needs("seen")))])
-        n.on_changes([Change("lab", attention_gained=(needs("x", "lab"),))])
+        n.announce([needs("flip"), needs("seen")])
+        n.announce([needs("x", "lab")])
         await asyncio.sleep(0.2)
         assert n.sent == [] and terminal.getvalue() == ""
         await n.close()
@@ -63,7 +62,7 @@ def test_the_command_gets_the_details_in_its_environment(tmp_path):
         command = f"python3 -c 'import json, os; json.dump({{k: v for k, v in os.environ.items() if k.startswith(\"NAVISH_\")}}, open(\"{out}\", \"w\"))'"
         n, _, still = notifier(command=command, bell=False, desktop="off")
         still.add("dev:api")
-        n.on_changes([Change("dev", attention_gained=(needs("api", "dev", message="Bash: npm test"),))])
+        n.announce([needs("api", "dev", message="Bash: npm test")])
         await asyncio.sleep(0.1)
         await n.close()
         assert json.loads(out.read_text()) == {
@@ -102,7 +101,7 @@ def test_tmux_message_on_the_client_navish_runs_in(world, tmux, tmp_path):
         n, _, still = notifier(bell=False, desktop="off")
         n.environ = {**world, "TMUX": f"{socket},1,0"}
         still.add("local:api")
-        n.on_changes([Change("local", attention_gained=(needs("api"),))])
+        n.announce([needs("api")])
         await asyncio.sleep(0.1)
         await n.close()
 

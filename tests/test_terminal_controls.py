@@ -18,7 +18,8 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from navish.commands import COMMANDS
 from navish.completion import NavishCompleter, Snapshot
 from navish.sanitize import BIDI_CONTROLS
-from navish.shell import _key_bindings, show_controls_visibly
+from navish.shell import show_controls_visibly
+from navish.shell_keys import key_bindings
 from tests.conftest import run
 
 HOSTILE = "local:rtl\u202egnp.exe\u2066\x1b]0;pwned\x07\u200f"
@@ -35,7 +36,7 @@ async def _type(keys: list[tuple[str, str]]) -> tuple[str, str]:
     ):
         show_controls_visibly()
         session: PromptSession[str] = PromptSession(
-            "navish> ", completer=NavishCompleter(COMMANDS, lambda: SNAPSHOT), key_bindings=_key_bindings()
+            "navish> ", completer=NavishCompleter(COMMANDS, lambda: SNAPSHOT), key_bindings=key_bindings()
         )
         prompt = asyncio.ensure_future(session.prompt_async())
         for group, wait_for in keys:

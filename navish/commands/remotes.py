@@ -66,8 +66,10 @@ async def _reload(ctx: Context) -> None:
 
 async def _add(ctx: Context, a: dict[str, Any]) -> Result:
     name = a["name"]
-    if not config.REMOTE_NAME.fullmatch(name) or name == LOCAL:
-        raise UsageError(f"remote add: NAME must be letters, digits, _ or - and not {LOCAL!r}, not {one_line(name)!r}")
+    if name == LOCAL:
+        raise UsageError(f"remote add: {LOCAL!r} is this machine's name; choose another NAME")
+    if not config.REMOTE_NAME.fullmatch(name):
+        raise UsageError(f"remote add: NAME must be letters, digits, _ or -, not {one_line(name)!r}")
     if name in ctx.app.remotes:
         raise ActionFailed(f"a remote named {name!r} exists already (remote remove {name} first)")
     values = {field: a[opt.dest] for opt, field, _ in _FIELDS}

@@ -16,7 +16,7 @@ from .base import Context, Result
 TARGETS = Pos("SESSION", Kind.SESSION, optional=True)
 URGENT = Pos("SESSION", Kind.SESSION, optional=True)
 """One session, the most urgent when left out."""
-HOST = Opt(("--host",), "H", Kind.REMOTE, help="only sessions of host H (local or a remote)")
+HOST = Opt(("--host",), "H", Kind.HOST, help="only sessions of host H (local or a remote)")
 STATUS = Opt(("--status",), "S", Kind.STATUS, help="only sessions in status S (a comma-separated list)")
 GLOB_CHARS = "*?["
 

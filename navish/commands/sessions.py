@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .. import actions, status_files
@@ -162,7 +163,7 @@ async def _attach(ctx: Context, a: dict[str, Any]) -> Result:
     host = ctx.app.action_host(session)
     target = await actions.attach_target(host, session.name, ctx.app.command_timeout)
     ctx.say(f"attaching to {one_line(session.ref)}; detach with {one_line(target.prefix)} d to come back")
-    code = await ctx.run_attached(host.attach_command(target.session_id))
+    code = await ctx.run_attached(replace(host.attach_command(target.session_id), session_ref=session.ref))
     if code != 0:
         raise ActionFailed(f"attach to {one_line(session.ref)} ended with exit status {code}")
     return Result()
@@ -248,7 +249,7 @@ SESSION_COMMANDS: tuple[Command, ...] = (
         details="PATTERN matches the session name, cwd or message (case-insensitive; * ? [ ] globs), "
         "or, with a colon, HOST:SESSION ('dev:*', '*:spike-*').",
     ),
-    Command("filter", "show all, local, remote or one host's sessions (no argument: cycle)", _filter, (Pos("MODE", Kind.REMOTE, True),)),
+    Command("filter", "show all, local, remote or one host's sessions (no argument: cycle)", _filter, (Pos("MODE", Kind.FILTER, True),)),
     Command("pager", "page long output in the shell, or not (no argument: say which)", _pager, (Pos("MODE", Kind.CHOICE, True, ("on", "off")),)),
     Command(
         "preview",

@@ -84,7 +84,7 @@ SETUP_COMMANDS: tuple[Command, ...] = (
         _new,
         (Pos("NAME"),),
         (
-            Opt(("--host",), "HOST", Kind.REMOTE, help="where (default: local)"),
+            Opt(("--host",), "HOST", Kind.HOST, help="where (default: local)"),
             Opt(("--dir",), "DIR", Kind.PATH, help="working directory there (default: home)"),
             Opt(("--cmd",), "CMD", help="command to run instead of claude"),
         ),

@@ -65,6 +65,8 @@ class AttachCommand:
 
     argv: list[str]
     unset_env: tuple[str, ...] = field(default=())
+    session_ref: str | None = None
+    """`HOST:SESSION` being attached to (no notification for it meanwhile), when known."""
 
 
 async def run_attach(command: AttachCommand) -> int:
