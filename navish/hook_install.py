@@ -23,18 +23,23 @@ HOOK_SOURCE = Path(__file__).with_name("hook.py")
 MARKER = "# navish-hook"
 
 HOOK_EVENTS: tuple[tuple[str, str], ...] = (
+    ("SessionStart", "idle"),  # the file exists from the start; a compaction keeps the status
     ("UserPromptSubmit", "working"),
-    ("PermissionRequest", "permission"),
-    ("Notification", "waiting"),
-    ("Stop", "done"),
-    ("SessionEnd", "offline"),
+    ("PreToolUse", "working"),  # clears a `permission` left by an approved prompt
+    ("PermissionRequest", "permission"),  # `waiting` with the question for AskUserQuestion
+    ("Notification", "waiting"),  # `permission` for permission_prompt; idle_prompt leaves a finished turn alone
     ("PostToolUse", "working"),  # the hook also counts the tool
+    ("PostToolUseFailure", "working"),  # message: the tool and its error's first line
+    ("Stop", "done"),  # message: the last line of Claude's answer; counts the transcript's tokens
+    ("StopFailure", "error"),  # message: the API error's first line; counts tokens
+    ("SessionEnd", "offline"),  # finds the session's file even when its pane is gone; counts tokens
     ("SubagentStart", "working"),
     ("SubagentStop", "stopped"),
     ("TeammateIdle", "idle"),
     ("TaskCompleted", "done"),
 )
-"""Claude Code hook event → the STATUS argument given to the hook, as navi maps them."""
+"""Claude Code hook event → the STATUS argument given to the hook (navi's map, plus the events
+Claude Code 2.1 added); the hook refines the status from the payload (see navish/hook.py)."""
 
 HOOK_TIMEOUT = 10
 """Seconds Claude Code waits for one hook call (its default is 60)."""

@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -116,7 +116,8 @@ class Shell:
         )
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
         self.context = Context.for_terminal(
-            app, run_attached=self._run_attached, confirm=self._confirm, ask=self._ask, say=self._say, out=self._say
+            app, run_attached=self._run_attached, confirm=self._confirm, ask=self._ask, say=self._say, out=self._say,
+            full_screen=self._full_screen,
         )
 
     # -- what the prompt draws: each guarded, so a bug shows one line instead of ending the shell
@@ -198,28 +199,60 @@ class Shell:
 
     # -- prompts the commands may use -----------------------------------------------------
     async def _confirm(self, question: str) -> bool:
-        answer = await self._ask(f"{question} [y/N]", "")
+        """A y/N question: only y or yes is yes; Ctrl-C and Ctrl-D are no."""
+        try:
+            answer = await self._ask(f"{question} [y/N]", "")
+        except EOFError:
+            return False
         return answer.strip().lower() in ("y", "yes")
 
     async def _ask(self, question: str, default: str) -> str:
+        """The user's answer; Ctrl-C or Ctrl-D raises EOFError: the user gives no answer, and the
+        command stops asking (an empty answer is Enter, never a cancelled question)."""
         async with self._paused():
             try:
                 with patch_stdout():
                     return await self.questions.prompt_async(f"{question} ", default=default)
-            except (KeyboardInterrupt, EOFError):
-                return ""
+            except KeyboardInterrupt:
+                raise EOFError("cancelled") from None
 
     async def _run_attached(self, command: AttachCommand) -> int:
         """Run `tmux attach` / `ssh -t` in the real terminal; notices wait until it returns."""
         async with self._paused():
-            self.attached = True
             self.notifier.focus = command.session_ref
             try:
-                with self._cooked():
+                with self._holding_notices(), self._cooked():
                     return await run_attach(command)
             finally:
-                self.attached = False
                 self.notifier.focus = None
+
+    @contextlib.asynccontextmanager
+    async def _full_screen(self) -> AsyncIterator[Callable[[str | None], None]]:
+        """The terminal for the live view (`watch`): the progress line goes, notices above the
+        prompt stop (the view shows who needs you as it happens), and nothing is announced about
+        the session selected in it (the function yielded takes its ref)."""
+
+        def focus(ref: str | None) -> None:
+            self.notifier.focus = ref
+
+        async with self._paused():
+            with self._holding_notices():
+                try:
+                    yield focus
+                finally:
+                    self.notifier.focus = None
+                    self._pending_notices.clear()  # the view showed them; stale by now
+
+    @contextlib.contextmanager
+    def _holding_notices(self) -> Iterator[None]:
+        """Notices wait while the terminal is another program's or the live view's; the
+        outermost hold prints them (an attach from the live view returns to the view)."""
+        outer, self.attached = self.attached, True
+        try:
+            yield
+        finally:
+            self.attached = outer
+            if not outer:
                 for line in self._pending_notices:
                     _print("class:notice", line)
                 self._pending_notices.clear()
@@ -239,8 +272,9 @@ class Shell:
 
     @contextlib.asynccontextmanager
     async def _paused(self) -> AsyncIterator[None]:
-        """The terminal for a question or attach: the progress line goes, typeahead stays kept."""
-        busy = self._busy
+        """The terminal for a question or attach: the progress line goes, typeahead stays kept.
+        A pause within a pause (attach from the live view) leaves it to the outer one."""
+        busy, self._busy = self._busy, None
         if busy is None:
             yield
             return
@@ -248,6 +282,7 @@ class Shell:
         try:
             yield
         finally:
+            self._busy = busy
             busy.start()
             # a question's prompt takes SIGINT over and gives it back to nobody: take it again
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, busy.cancel)

@@ -50,19 +50,57 @@ def navish_commands(settings: dict) -> dict[str, list[str]]:
 def test_merge_adds_one_entry_per_event_and_keeps_everything_else():
     merged = merge_hooks(SETTINGS, command_for)
     assert {k: v for k, v in merged.items() if k != "hooks"} == {k: v for k, v in SETTINGS.items() if k != "hooks"}
-    assert merged["hooks"]["Stop"][0] == USER_STOP and merged["hooks"]["PreToolUse"] == [USER_PRE]
+    assert merged["hooks"]["Stop"][0] == USER_STOP and merged["hooks"]["PreToolUse"][0] == USER_PRE
     expected = {event: [command_for(status)] for event, status in HOOK_EVENTS}
-    assert navish_commands(merged) == {"PreToolUse": [], **expected}
+    assert navish_commands(merged) == expected
     assert merged["hooks"]["Stop"][1] == {"hooks": [{"type": "command", "command": command_for("done"), "timeout": 10}]}
+    assert merged["hooks"]["PreToolUse"][0] == USER_PRE  # the user's own entry first, then navish's
     assert SETTINGS["hooks"]["Stop"] == [USER_STOP]  # the input is not modified
 
 
 def test_the_event_map():
     assert dict(HOOK_EVENTS) == {
-        "UserPromptSubmit": "working", "PermissionRequest": "permission", "Notification": "waiting",
-        "Stop": "done", "SessionEnd": "offline", "PostToolUse": "working", "SubagentStart": "working",
-        "SubagentStop": "stopped", "TeammateIdle": "idle", "TaskCompleted": "done",
+        "SessionStart": "idle", "UserPromptSubmit": "working", "PreToolUse": "working",
+        "PermissionRequest": "permission", "Notification": "waiting", "PostToolUse": "working",
+        "PostToolUseFailure": "working", "Stop": "done", "StopFailure": "error", "SessionEnd": "offline",
+        "SubagentStart": "working", "SubagentStop": "stopped", "TeammateIdle": "idle", "TaskCompleted": "done",
     }
+    assert len(HOOK_EVENTS) == len(dict(HOOK_EVENTS))
+
+
+OLD_EVENTS = (
+    ("UserPromptSubmit", "working"), ("PermissionRequest", "permission"), ("Notification", "waiting"),
+    ("Stop", "done"), ("SessionEnd", "offline"), ("PostToolUse", "working"), ("SubagentStart", "working"),
+    ("SubagentStop", "stopped"), ("TeammateIdle", "idle"), ("TaskCompleted", "done"),
+)
+"""What install-hooks wrote before Claude Code 2.1's events were added."""
+
+
+def old_install(settings: dict) -> dict:
+    """`settings` as the previous navish left it: one group per event of OLD_EVENTS, after the user's."""
+    new = json.loads(json.dumps(settings))
+    hooks = new.setdefault("hooks", {})
+    for event, status in OLD_EVENTS:
+        entry = {"type": "command", "command": command_for(status), "timeout": 10}
+        hooks.setdefault(event, []).append({"hooks": [entry]})
+    return new
+
+
+def test_installing_over_the_old_set_upgrades_it_in_place():
+    old = old_install(SETTINGS)
+    upgraded = merge_hooks(old, command_for)
+    assert upgraded == merge_hooks(SETTINGS, command_for)  # the same as a fresh install: no duplicates
+    assert navish_commands(upgraded) == {event: [command_for(status)] for event, status in HOOK_EVENTS}
+    assert upgraded["hooks"]["Stop"] == old["hooks"]["Stop"]  # an unchanged entry is not moved
+    assert upgraded["hooks"]["PreToolUse"] == [USER_PRE, {"hooks": [
+        {"type": "command", "command": command_for("working"), "timeout": 10}]}]
+    text, diff = plan_install(json.dumps(old, indent=2) + "\n", command_for)
+    added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert sum(MARKER in line for line in added) == 4 and not any(MARKER in line for line in removed)
+    assert plan_install(text, command_for) == (text, "")
+    assert remove_hooks(upgraded) == SETTINGS
+    assert remove_hooks(old) == SETTINGS  # uninstall also takes an old install out, exactly
 
 
 def test_a_second_merge_changes_nothing():

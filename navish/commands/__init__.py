@@ -15,6 +15,7 @@ from .events import EVENT_COMMANDS
 from .remotes import REMOTE_COMMANDS
 from .sessions import SESSION_COMMANDS
 from .setup import SETUP_COMMANDS
+from .watch import WATCH_COMMANDS
 
 GROUP_DEFAULTS = {"remote": "list"}
 """What a group's word alone runs (`remote` is `remote list`)."""
@@ -43,6 +44,7 @@ COMMANDS: tuple[Command, ...] = _with_defaults(
         *EVENT_COMMANDS,
         *REMOTE_COMMANDS,
         *SETUP_COMMANDS,
+        *WATCH_COMMANDS,
         Command(
             "help",
             "list commands, or explain one (also: ?)",
