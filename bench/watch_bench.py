@@ -142,7 +142,10 @@ def client_env(root: Path, servers: list[Sshd], proxies: list[Proxy], key: Path,
             "XDG_STATE_HOME": str(home / "state"), "TMUX_TMPDIR": str(root / "client-tmux"), "LANG": "C.UTF-8"}
 
 
-def navish_latencies(env: dict[str, str], servers: list[Sshd], changes: int) -> list[float]:
+def navish_latencies(env: dict[str, str], servers: list[Sshd], changes: int, spread: float) -> list[float]:
+    """Latencies of `changes` changes, each after a random pause of up to `spread` seconds (so a
+    poll loop is met at every phase)."""
+    rng = random.Random(11)
     for server in servers:
         write_status(server, "working")  # every run starts from the same state
     proc = subprocess.Popen([NAVISH, "-c", "events --json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -158,6 +161,7 @@ def navish_latencies(env: dict[str, str], servers: list[Sshd], changes: int) -> 
         for k in range(changes):
             i = k % len(servers)
             status = ("permission", "working")[(k // len(servers)) % 2]
+            time.sleep(rng.uniform(0, spread))
             t0 = time.time()
             write_status(servers[i], status)
             while True:
@@ -267,8 +271,8 @@ def main() -> None:
             for n in counts:
                 hosts, proxies = servers[:n], proxies_all[:n]
                 label = f"{n:>3} hosts, D={delay * 1000:.0f} ms"
-                watch = navish_latencies(client_env(root, hosts, proxies, key, known, watch=True), hosts, args.changes)
-                poll = navish_latencies(client_env(root, hosts, proxies, key, known, watch=False), hosts, min(args.changes, 20))
+                watch = navish_latencies(client_env(root, hosts, proxies, key, known, watch=True), hosts, args.changes, 0.1)
+                poll = navish_latencies(client_env(root, hosts, proxies, key, known, watch=False), hosts, min(args.changes, 20), 2.0)
                 bases = controlmaster(hosts, proxies, key, root)
                 cm = cm_latencies(bases, hosts, min(args.changes, 20), 0.5)
                 for b in bases:

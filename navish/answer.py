@@ -181,7 +181,7 @@ if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
 echo
 {host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES}"""
     result = check_result(await host.run(script, timeout=timeout, limit=1 << 20), host, f"reading {one_line(session.ref)}", _GONE)
-    pane, registry, text = (result.out.split("\n", 2) + ["", ""])[:3]
+    pane, registry, text = ([*result.out.split("\n", 2), "", ""])[:3]
     return parse_screen(pane.strip(), registry, text)
 
 

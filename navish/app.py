@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-from . import actions, git_action
+from . import git_action
 from .config import RemoteConfig
 from .errors import HostUnreachable, NavishError
 from .hosts.base import Host

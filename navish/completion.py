@@ -8,7 +8,7 @@ import logging
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
@@ -173,7 +173,7 @@ def _sessions(current: str, snapshot: Snapshot) -> list[Candidate]:
     found = []
     for entry in snapshot.sessions:
         ref, status = entry[0], entry[1]
-        rank = entry[2] if len(entry) > 2 else attention_rank(status)  # type: ignore[misc]
+        rank = entry[2] if len(entry) > 2 else attention_rank(status)
         host, _, name = ref.partition(":")
         if ref.casefold().startswith(wanted) or name.casefold().startswith(wanted):
             found.append(((rank, name.casefold(), host), Candidate(shlex.quote(ref), one_line(ref, 60), one_line(status, 20))))
@@ -210,7 +210,7 @@ class NavishCompleter(Completer):
         self.problem: str | None = None
         self._logged: set[str] = set()
 
-    def get_completions(self, document: Document, complete_event):  # type: ignore[no-untyped-def]
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor
         try:
             _, candidates = complete(text, self.table, self.snapshot(), self.paths)

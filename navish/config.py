@@ -17,10 +17,11 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
@@ -73,7 +74,7 @@ class Config:
     settings: Settings
     remotes: dict[str, RemoteConfig]
     path: Path
-    notify: NotifySettings = NotifySettings()
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 # ---- paths

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, insort
 from fnmatch import fnmatchcase
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from prompt_toolkit.utils import get_cwidth
 
@@ -20,9 +20,8 @@ from .model import ATTENTION_ORDER, LOCAL, HostState, Session
 from .output import format_age, short_path
 from .registry import ATTENTION, FILTER_MODES, SORT_KEYS, Change, Registry, host_in_mode, match_sessions
 from .sanitize import one_line
-from .toolbar import same_session
+from .toolbar import Fragments, same_session
 
-Fragments = list[tuple[str, str]]
 Key = tuple[object, float, str, str]
 
 FLASH_SECONDS = 2.0
@@ -228,7 +227,7 @@ class Dashboard:
         self._key_of = {s.ref: sort_key(self.sort, s) for s in shown}
         self._keys = sorted(self._key_of.values())
         widths = [natural_widths(s) for s in shown]
-        self._natural = tuple(max(column, default=0) for column in zip(*widths)) if widths else (0, 0, 0, 0)  # type: ignore[assignment]
+        self._natural = tuple(max(column, default=0) for column in zip(*widths, strict=False)) if widths else (0, 0, 0, 0)  # type: ignore[assignment]
         self._reselect(anchor, [], [])
 
     # -- sort and filter -----------------------------------------------------------------------
@@ -273,10 +272,7 @@ class Dashboard:
         if ref is not None and self._key_of.get(ref) is None:
             gone = next((s for s in removed if s.ref == ref), None)
             twin = next((s for s in added if gone is not None and s.ref in self._key_of and same_session(gone, s)), None)
-            if twin is not None:
-                ref = twin.ref
-            else:
-                ref = self.ref_at(min(old_index or 0, len(self._keys) - 1))
+            ref = twin.ref if twin is not None else self.ref_at(min(old_index or 0, len(self._keys) - 1))
         elif ref is None:
             ref, offset = self.ref_at(0), 0
         self.selected = ref
@@ -331,7 +327,7 @@ class Dashboard:
         return column_widths(width, self._natural)
 
     def header(self, width: int) -> Fragments:
-        cells = [fit(title, w) for title, w in zip(COLUMNS, self.widths(width))]
+        cells = [fit(title, w) for title, w in zip(COLUMNS, self.widths(width), strict=False)]
         return [("class:dash.columns", fit(" " + GAP.join(cells), width))]
 
     def window(self, height: int, width: int, now: float, polled_at: Callable[[str], float | None]) -> list[Fragments]:

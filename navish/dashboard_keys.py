@@ -7,7 +7,8 @@ import asyncio
 import functools
 import logging
 import shlex
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from prompt_toolkit.completion import WordCompleter
 from prompt_toolkit.filters import Condition

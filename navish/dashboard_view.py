@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from prompt_toolkit.application import Application, in_terminal
 from prompt_toolkit.buffer import Buffer
@@ -281,7 +281,7 @@ class DashboardView:
     def _status_line(self) -> Fragments:
         if self.mode == "confirm":
             return [("class:dash.question", f" {self._question}")]
-        return [(style, text) for style, text in self.status]
+        return list(self.status)
 
     def _toolbar(self) -> Fragments:
         return toolbar_fragments(self.app.registry, self.model.mode, self.app.clock())

@@ -283,7 +283,7 @@ def count_usage(tokens, data, watermark=""):
     keeps the id and the usage already counted for it). Lines timestamped before `watermark`
     are skipped (a transcript read again from the start). `tokens` is updated in place.
     """
-    seen = {}
+    seen = {}  # type: dict[str, list[int]]
     newest = ""
     for line in data.split(b"\n"):
         if b'"usage"' not in line or b'"assistant"' not in line:
@@ -311,7 +311,8 @@ def count_usage(tokens, data, watermark=""):
     if not seen:
         return
     last = tokens.get("last") if isinstance(tokens.get("last"), dict) else {}
-    counted = last.get("usage") if isinstance(last.get("usage"), list) else []
+    usage = last.get("usage")
+    counted = usage if isinstance(usage, list) else []
     for key, values in seen.items():
         for i, (name, _) in enumerate(TOKEN_KEYS):
             already = _int(counted[i]) if key == last.get("id") and i < len(counted) else 0
@@ -615,7 +616,7 @@ def count_tokens(tokens, path, skip=False, limit=None):
         tokens[name] = _int(tokens.get(name))
     offset = _int(tokens.get("offset"))
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 (closed by the `with` below, once it is known to exist)
     except FileNotFoundError:
         if skip:  # a new session's transcript is written after SessionStart: count it all
             tokens.update(transcript=path, offset=0)

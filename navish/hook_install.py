@@ -13,7 +13,8 @@ import difflib
 import json
 import shlex
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .errors import NavishError
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 LOCAL = "local"
 """The name of the machine navish runs on, as used in `HOST:SESSION`."""

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import TextIO
+from collections.abc import Callable
 
 from .model import Session
 from .sanitize import one_line

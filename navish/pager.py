@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-from typing import Mapping
+from collections.abc import Mapping
 
 DEFAULT = "less -SRFX"
 """-S: long lines are not wrapped; -R: colours pass; -F: quit at once if it fits; -X: keep the screen."""

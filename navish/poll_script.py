@@ -120,7 +120,7 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
         elif kind in files and not rest:
             section, current = kind, None
         elif kind == "P":
-            pane_id, pane_pid, _, name = (rest.split(" ", 3) + ["", "", ""])[:4]
+            pane_id, pane_pid, _, name = ([*rest.split(" ", 3), "", "", ""])[:4]
             if len(panes) >= MAX_PANES:
                 too_many_panes += 1
             elif pane_id.startswith("%") and pane_pid.isdigit():
@@ -128,15 +128,15 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
         elif kind == "T":
             tmux_status = int(rest) if rest.isdigit() else 1
         elif kind == "A":
-            pid, ppid, start = (rest.split(" ") + ["", ""])[:3]
+            pid, ppid, start = ([*rest.split(" "), "", ""])[:3]
             if pid.isdigit():
                 alive[int(pid)] = (int(ppid) if ppid.isdigit() else None, start or None)
         elif kind == "D":
             dir_missing = True
         elif kind == "M":
-            mtime, size, path = (rest.split(" ", 2) + ["", ""])[:3]
-            if mtime.isdigit() and size.isdigit() and path.startswith("./"):
-                current, content = (path[2:], float(mtime), int(size)), []
+            mtime_text, size_text, path = [*rest.split(" ", 2), "", ""][:3]
+            if mtime_text.isdigit() and size_text.isdigit() and path.startswith("./"):
+                current, content = (path[2:], float(mtime_text), int(size_text)), []
         elif kind == "N" and rest.isdigit():
             what = "Claude Code registry files" if section == "@registry" else "status files"
             warnings.append(f"{rest} {what}; only {MAX_FILES} were read")

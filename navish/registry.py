@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import Ambiguous, NotFound, UsageError
 from .model import LOCAL, HostState, Session, parse_ref

@@ -11,7 +11,7 @@ import json
 import posixpath
 import shlex
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import hook_install
 from .actions import check_new_name

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from prompt_toolkit import Application
 from prompt_toolkit.filters import Condition

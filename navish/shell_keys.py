@@ -4,7 +4,7 @@ Down search the history by what is typed."""
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.filters import Condition, completion_is_selected, has_completions

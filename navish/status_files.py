@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .errors import ActionFailed
 from .hosts.base import Host, sh_path

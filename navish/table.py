@@ -5,7 +5,7 @@ count twice)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from wcwidth import wcswidth
 

@@ -25,7 +25,7 @@ import time
 
 BEAT = 3.0
 TMUX_EVERY = 5.0
-DEBOUNCE = 0.02
+DEBOUNCE = 0.005
 LIMIT = 32 << 20
 IN_FLAGS = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_WRITE MOVED_FROM/TO CREATE DELETE
 
@@ -121,7 +121,7 @@ def _inotify(dirs):
 
 def _kqueue(dirs):
     """Directory events from kqueue; files rewritten in place are caught by the stat check."""
-    queue = select.kqueue()
+    queue = select.kqueue()  # type: ignore[attr-defined,unused-ignore]
     opened = {}
     check = _stat_loop(dirs)
 
@@ -129,8 +129,12 @@ def _kqueue(dirs):
         for d in dirs:
             if d not in opened and os.path.isdir(d):
                 opened[d] = os.open(d, os.O_RDONLY)
-                event = select.kevent(opened[d], filter=select.KQ_FILTER_VNODE, flags=select.KQ_EV_ADD | select.KQ_EV_CLEAR,
-                                      fflags=select.KQ_NOTE_WRITE | select.KQ_NOTE_ATTRIB)
+                event = select.kevent(  # type: ignore[attr-defined,unused-ignore]
+                    opened[d],
+                    filter=select.KQ_FILTER_VNODE,  # type: ignore[attr-defined,unused-ignore]
+                    flags=select.KQ_EV_ADD | select.KQ_EV_CLEAR,  # type: ignore[attr-defined,unused-ignore]
+                    fflags=select.KQ_NOTE_WRITE | select.KQ_NOTE_ATTRIB,  # type: ignore[attr-defined,unused-ignore]
+                )
                 queue.control([event], 0, 0)
 
     add_missing()

@@ -14,7 +14,9 @@ import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncContextManager, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from ..app import App
 from ..argspec import Kind, Opt, Pos, parse_args, split_line
@@ -52,7 +54,7 @@ class Context:
     out: Callable[[str], None] = field(default=lambda line: None)
     """Prints one line of a command's streamed output (`events`) on standard output at once;
     raises BrokenPipeError when the reader has gone."""
-    full_screen: Callable[[], AsyncContextManager[Callable[[str | None], None]]] | None = None
+    full_screen: Callable[[], AbstractAsyncContextManager[Callable[[str | None], None]]] | None = None
     """The terminal for a full-screen view (`watch`) while the command runs: the shell puts its
     progress line away and holds its notices; what it yields takes the ref of the session the
     user is looking at (not notified about). None where the command has the terminal already."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ..model import Session
 from ..registry import Change

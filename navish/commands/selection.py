@@ -4,7 +4,8 @@ or, for commands that allow it, the most urgent session when none is named."""
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Awaitable, Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 
 from ..argspec import Kind, Opt, Pos
 from ..errors import NavishError, NotFound, UsageError

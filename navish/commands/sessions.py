@@ -48,7 +48,7 @@ NO_SESSIONS_HINT = (
 
 def _host_warnings(app: App, pending: list[str], mode: str) -> list[str]:
     now = app.clock()
-    warnings = []
+    warnings: list[str] = []
     for status in app.registry.hosts():
         if not host_in_mode(status.name, mode):
             continue

@@ -16,7 +16,8 @@ import os
 import secrets
 import shlex
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
+from typing import Protocol
+from collections.abc import AsyncIterator
 
 from ..errors import ActionFailed
 

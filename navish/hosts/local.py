@@ -8,7 +8,7 @@ import os
 import shlex
 import signal
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from ..errors import HostUnreachable
 from ..model import LOCAL
@@ -39,6 +39,7 @@ class LocalHost:
             start_new_session=True,
         )
         stdin_pipe = transport.get_pipe_transport(0)
+        assert isinstance(stdin_pipe, asyncio.WriteTransport)
         stdin_pipe.write(program.text)
         stdin_pipe.write_eof()
         try:
@@ -59,10 +60,11 @@ class LocalHost:
         gate = MarkerGate(self.name, program.marker)
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        transport, protocol = await loop.subprocess_exec(
+        transport, _protocol = await loop.subprocess_exec(
             lambda: _StreamProtocol(chunks), "/bin/sh", "-s", start_new_session=True, stderr=asyncio.subprocess.DEVNULL
         )
         stdin_pipe = transport.get_pipe_transport(0)
+        assert isinstance(stdin_pipe, asyncio.WriteTransport)
         stdin_pipe.write(program.text)
         stdin_pipe.write_eof()
         try:

@@ -7,7 +7,8 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
 
 import asyncssh
 
@@ -117,7 +118,8 @@ class SshHost:
             session.send(program.text)
             while not session.done.done() or not sink.chunks.empty():
                 chunk = asyncio.ensure_future(sink.chunks.get())
-                await asyncio.wait({chunk, session.done}, return_when=asyncio.FIRST_COMPLETED)
+                waits: set[asyncio.Future[object]] = {chunk, session.done}  # type: ignore[arg-type]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 if chunk.done():
                     yield chunk.result()
                 else:
