@@ -22,7 +22,7 @@ from navish import actions, poll_script, status_files
 from navish.errors import ActionFailed
 from navish.hosts.local import LocalHost
 from navish.merge import host_sessions
-from tests.conftest import run, wait_until, write_status
+from tests.conftest import navish, run, wait_until, write_config, write_status
 
 HOOK = Path(__file__).resolve().parent.parent / "navish" / "hook.py"
 
@@ -240,3 +240,19 @@ def _recreated(flag: Path) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_a_slow_host_never_holds_a_listing_of_the_others(world, tmux, session_dir, sshd_factory, client_key):
+    """A host that takes 6 s to answer anything: `ls` answers with what arrived by the bound,
+    names the slow host, and the other hosts' sessions are all there."""
+    slow = sshd_factory(extra_config=('ForceCommand sleep 6; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',))
+    spec = slow.spec(client_key, name="slow")
+    write_config(world, f'[remotes.slow]\nhost = "{spec.host}"\nport = {spec.port}\nuser = "{spec.user}"\n'
+                 f'key = "{spec.key}"\nknown_hosts = "{spec.known_hosts}"\n')
+    tmux.new("api")
+    write_status(session_dir, "api", "permission")
+    started = time.monotonic()
+    result = navish(world, "--timeout", "1", "-c", "ls --json")
+    assert time.monotonic() - started < 5
+    assert [s["name"] for s in json.loads(result.stdout)] == ["api"]
+    assert "slow: still answering; sessions unknown yet" in result.stderr
