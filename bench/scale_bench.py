@@ -1,0 +1,137 @@
+"""500 hosts in one process: time until every session is listed, peak memory, and how fast the
+real shell echoes keys while all of it connects.
+
+    .venv/bin/python bench/scale_bench.py [--hosts 500] [--sessions 20] [--watch]
+
+Real sshd instances on 127.0.0.1 (16 ports each: every port is a separate host and pooled
+connection to navish) share one HOME with S tmux sessions and status files. Figures:
+
+- `navish -c 'events --json'`: seconds until H × S sessions were added, and its peak RSS (target
+  ≤ 150 MB);
+- the real shell in a tmux pane, started on the same config: while its hosts connect, one key
+  typed every 100 ms, timed until it is on screen (p50, p99; target p99 < 50 ms);
+- `navish -c ls` with no remotes: wall time (target ≤ 150 ms) and whether asyncssh was imported.
+
+Hosts are polled (`watch = false`) unless --watch: a watcher per host is one python3 process each on
+the servers, which this 2-core machine cannot give 500 of without measuring itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.poll_bench import make_world  # noqa: E402
+from tests.sshd import free_port  # noqa: E402
+
+NAVISH = str(Path(sys.executable).parent / "navish")
+
+
+def config_env(root: Path, ports: list[int], key: Path, known: Path, watch: bool) -> dict[str, str]:
+    home = root / "client"
+    (home / ".config" / "navish").mkdir(parents=True, exist_ok=True)
+    text = f"[settings]\nwatch = {'true' if watch else 'false'}\ncommand_timeout = 60\nconnect_timeout = 60\n"
+    for i, port in enumerate(ports):
+        text += f'\n[remotes.h{i}]\nhost = "127.0.0.1"\nport = {port}\nuser = "root"\nkey = "{key}"\nknown_hosts = "{known}"\n'
+    (home / ".config" / "navish" / "config.toml").write_text(text)
+    return {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / "state"), "TMUX_TMPDIR": str(root / "client-tmux"), "LANG": "C.UTF-8",
+            "TERM": "xterm-256color"}
+
+
+def time_to_list(env: dict[str, str], total: int) -> tuple[float, int]:
+    started = time.monotonic()
+    proc = subprocess.Popen([NAVISH, "-c", "events --json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    added = 0
+    while added < total:
+        event = json.loads(proc.stdout.readline())
+        added += event["kind"] == "added" and event["session"] is not None
+    elapsed = time.monotonic() - started
+    peak = int(Path(f"/proc/{proc.pid}/status").read_text().split("VmHWM:")[1].split()[0])
+    proc.terminate()
+    proc.wait()
+    return elapsed, peak
+
+
+def echo_latencies(env: dict[str, str], root: Path, keys: int) -> list[float]:
+    socket = str(root / "driver.sock")
+    tmux = ["tmux", "-S", socket]
+    subprocess.run([*tmux, "new-session", "-d", "-s", "d", "-x", "160", "-y", "40", f"env -u TMUX {NAVISH}"], env=env, check=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "navish" not in subprocess.run([*tmux, "capture-pane", "-p", "-t", "d"], capture_output=True, text=True).stdout:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the shell did not start")
+            time.sleep(0.005)
+        result = []
+        typed = ""
+        for i in range(keys):
+            char = "abcdefghij"[i % 10]
+            typed += char
+            t0 = time.monotonic()
+            subprocess.run([*tmux, "send-keys", "-t", "d", "-l", char], check=True)
+            while typed[-20:] not in subprocess.run([*tmux, "capture-pane", "-p", "-t", "d"], capture_output=True, text=True).stdout:
+                time.sleep(0.001)
+            result.append(time.monotonic() - t0)
+            time.sleep(max(0.1 - (time.monotonic() - t0), 0))
+        return result
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def no_remotes_ls(root: Path) -> tuple[float, bool]:
+    home = root / "bare"
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_STATE_HOME": str(home / "state"), "TMUX_TMPDIR": str(root / "bare-tmux")}
+    subprocess.run([NAVISH, "-c", "ls"], env=env, capture_output=True)  # first run: config, bytecode
+    times = []
+    for _ in range(10):
+        t0 = time.monotonic()
+        subprocess.run([NAVISH, "-c", "ls"], env=env, capture_output=True)
+        times.append(time.monotonic() - t0)
+    imports = subprocess.run([sys.executable, "-X", "importtime", "-m", "navish", "-c", "ls"], env=env, capture_output=True, text=True)
+    return statistics.median(times), "asyncssh" in imports.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=500)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--keys", type=int, default=100, help="keys typed while connecting")
+    parser.add_argument("--watch", action="store_true")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="navish-scale-bench-"))
+    os.chmod(root, 0o755)
+    ports = [free_port() for _ in range(args.hosts)]
+    known = root / "known_hosts"
+    servers, key = make_world(root, ports, args.sessions, known)
+    try:
+        env = config_env(root, ports, key, known, args.watch)
+        elapsed, peak_kb = time_to_list(env, args.hosts * args.sessions)
+        print(f"{args.hosts} hosts × {args.sessions} sessions ({'watched' if args.watch else 'polled'}): "
+              f"all listed in {elapsed:.1f} s, peak RSS {peak_kb / 1024:.0f} MB", flush=True)
+        echo = sorted(echo_latencies(env, root, args.keys))
+        p99 = echo[min(len(echo) - 1, round(0.99 * (len(echo) - 1)))]
+        print(f"key echo in the shell while they connect: p50 {statistics.median(echo) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms", flush=True)
+        wall, ssh_loaded = no_remotes_ls(root)
+        print(f"navish -c ls, no remotes: {wall * 1000:.0f} ms median wall, asyncssh imported: {ssh_loaded}")
+    finally:
+        for server in servers:
+            server.stop()
+        subprocess.run(["tmux", "kill-server"], env={"PATH": os.environ["PATH"], "TMUX_TMPDIR": str(root / "tmux")}, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
