@@ -62,12 +62,14 @@ def test_without_hooks_the_registry_alone_tells_the_truth(world, place, fake_api
     claude.wait_status("waiting", "permission prompt")
     s = until(world, host, claude.session, lambda s: s["status"] == "permission", "permission at the prompt")
     assert s["needs_attention"]
+    claude.wait_for("Do you want to proceed?")
     claude.answer("Escape")  # no hook fires for Esc: only the registry knows
     until(world, host, claude.session, lambda s: s["status"] == "idle", "not permission any more after Esc")
 
     claude.prompt("ask")
     claude.wait_status("waiting", "input needed")
     until(world, host, claude.session, lambda s: s["status"] == "waiting", "waiting on AskUserQuestion")
+    claude.wait_for("Type something")
     claude.answer("1")
     claude.wait_status("idle")
 
@@ -101,6 +103,7 @@ def test_with_the_hook_the_details_are_added(world, place, fake_api, tmp_path):
     claude.wait_status("waiting", "permission prompt")
     s = until(world, host, claude.session, lambda s: s["status"] == "permission" and "touch" in s["message"], "the command in the message")
     assert s["message"].startswith(f"Bash: touch {tmp_path}")
+    claude.wait_for("Do you want to proceed?")
     claude.answer("1")
     claude.wait_status("idle")
     s = until(world, host, claude.session, lambda s: s["status"] == "done", "done after the turn")
@@ -110,6 +113,7 @@ def test_with_the_hook_the_details_are_added(world, place, fake_api, tmp_path):
 
     claude.prompt("fail it")
     claude.wait_status("waiting", "permission prompt")
+    claude.wait_for("Do you want to proceed?")
     claude.answer("1")
     claude.wait_status("idle")
     until(world, host, claude.session, lambda s: s["status"] in ("done", "idle"), "back from a failed tool")
