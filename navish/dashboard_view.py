@@ -46,6 +46,7 @@ from .errors import NavishError
 from .hosts.base import AttachCommand
 from .registry import ATTENTION, Change
 from .sanitize import one_line, pane_text
+from .style import TOOLBAR
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,7 @@ write; prompt_toolkit's 0.5 s would make Esc feel slow here)."""
 
 STYLE = Style.from_dict(
     {
-        "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
-        "toolbar.attention": "bg:#d70000 #ffffff bold",
-        "toolbar.ok": "#5fd75f",
-        "toolbar.pending": "#d7af00",
-        "toolbar.bad": "#ff5f5f bold",
+        **TOOLBAR,
         "dash.title": "bold",
         "dash.title.attention": "bold #ff5f5f",
         "dash.columns": "bold",

@@ -32,6 +32,7 @@ from .registry import Change
 from .sanitize import BIDI_CONTROLS, one_line, pane_text
 from .shell_busy import Busy
 from .shell_keys import PrefixSearch, key_bindings
+from .style import TOOLBAR
 from .toolbar import (
     AttentionMemory,
     Fragments,
@@ -46,11 +47,7 @@ log = logging.getLogger(__name__)
 
 STYLE = Style.from_dict(
     {
-        "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
-        "toolbar.attention": "bg:#d70000 #ffffff bold",
-        "toolbar.ok": "#5fd75f",
-        "toolbar.pending": "#d7af00",
-        "toolbar.bad": "#ff5f5f bold",
+        **TOOLBAR,
         "prompt": "bold",
         "prompt.attention": "bold #ff5f5f",
         "progress.spinner": "#5fafff bold",

@@ -40,22 +40,37 @@ def _next_status(proc, name, status):  # type: ignore[no-untyped-def]
     wait_until(seen, timeout=20, what=f"{name} {status}")
 
 
-def test_changes_arrive_without_polling(world, tmux, session_dir):
-    """Polling every hour: only the watcher can bring the change, and it does at once."""
-    write_config(world, "[settings]\npoll_interval = 3600\n")
+def _changes_arrive(world, tmux, session_dir, statuses=("permission",)):  # type: ignore[no-untyped-def]
+    """Start `events`, then each status written to api.json must come out as an event."""
     tmux.new("api")
     write_status(session_dir, "api", "working")
     proc = _events(world)
     try:
         _next_status(proc, "api", "working")
-        for status in ("permission", "working", "waiting"):
+        for status in statuses:
             write_status(session_dir, "api", status)
             _next_status(proc, "api", status)
+        return proc
+    except BaseException:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+        raise
+
+
+def _stop(proc) -> str:  # type: ignore[no-untyped-def]
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=10)[1]
+
+
+def test_changes_arrive_without_polling(world, tmux, session_dir):
+    """Polling every hour: only the watcher can bring the change, and it does at once."""
+    write_config(world, "[settings]\npoll_interval = 3600\n")
+    proc = _changes_arrive(world, tmux, session_dir, ("permission", "working", "waiting"))
+    try:
         tmux.new("fresh")  # a tmux session without Claude Code: the watcher's tmux check sees it
         _next_status(proc, "fresh", "untracked")
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
+        _stop(proc)
 
 
 def test_without_python3_on_the_host_it_is_polled(world, tmux, session_dir, tmp_path):
@@ -67,33 +82,17 @@ def test_without_python3_on_the_host_it_is_polled(world, tmux, session_dir, tmp_
             (bin_dir / tool).symlink_to(path)
     world = {**world, "PATH": str(bin_dir)}
     write_config(world, "[settings]\npoll_interval = 0.2\n")
-    tmux.new("api")
-    write_status(session_dir, "api", "working")
-    proc = _events(world)
-    try:
-        _next_status(proc, "api", "working")
-        write_status(session_dir, "api", "permission")
-        _next_status(proc, "api", "permission")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-    assert "Traceback" not in err
+    assert "Traceback" not in _stop(_changes_arrive(world, tmux, session_dir))
 
 
 def test_watch_can_be_turned_off(world, tmux, session_dir):
     """`settings.watch = false`: nothing runs on the hosts between polls, and changes come by polling."""
     write_config(world, "[settings]\nwatch = false\npoll_interval = 0.2\n")
-    tmux.new("api")
-    write_status(session_dir, "api", "working")
-    proc = _events(world)
+    proc = _changes_arrive(world, tmux, session_dir)
     try:
-        _next_status(proc, "api", "working")
-        write_status(session_dir, "api", "permission")
-        _next_status(proc, "api", "permission")
         assert subprocess.run(["pgrep", "-f", f"navish's watcher.*{session_dir}"], capture_output=True).returncode == 1
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
+        _stop(proc)
 
 
 def test_a_remote_is_watched_over_its_pooled_connection(world, tmux, sshd_factory, client_key):
@@ -113,6 +112,5 @@ def test_a_remote_is_watched_over_its_pooled_connection(world, tmux, sshd_factor
         write_status(sessions, "api", "permission")
         _next_status(proc, "api", "permission")
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
+        _stop(proc)
         subprocess.run(["tmux", "kill-server"], env=remote_env)
