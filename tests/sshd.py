@@ -38,6 +38,8 @@ from navish.hosts.ssh import SshPool
 from tests.waiting import wait_until
 
 SSHD = "/usr/sbin/sshd"
+USER = getpass.getuser()
+"""Who the tests log in as over SSH: whoever runs them."""
 NON_POSIX_SHELLS = {"fish": "fish", "tcsh": "tcsh", "csh": "csh"}
 """Login shells that are not POSIX sh, and the Debian package that provides each."""
 

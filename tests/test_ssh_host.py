@@ -18,6 +18,7 @@ from navish.hosts.base import Host
 from navish.hosts.ssh import SshHost, SshPool, append_known_host
 from navish.model import HostState
 from tests.sshd import (
+    USER,
     free_port,
     keygen,
     non_posix_shell,
@@ -137,7 +138,7 @@ def test_concurrent_runs_share_one_connection(sshd_factory, client_key):
 
 def test_connection_refused_is_fast_and_offline(tmp_path, client_key):
     port = free_port()
-    spec = RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+    spec = RemoteConfig("dev", "127.0.0.1", port=port, user=USER, key=str(client_key),
                       known_hosts=str(tmp_path / "kh"))
 
     async def main():
@@ -156,7 +157,7 @@ def test_connection_refused_is_fast_and_offline(tmp_path, client_key):
 
 def test_silent_server_times_out_within_connect_timeout(tmp_path, client_key):
     with silent_listener() as port:
-        spec = RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+        spec = RemoteConfig("dev", "127.0.0.1", port=port, user=USER, key=str(client_key),
                           known_hosts=str(tmp_path / "kh"))
 
         async def main():
@@ -186,7 +187,7 @@ def test_backoff_fails_fast_without_reconnecting(tmp_path, client_key):
         server = await asyncio.start_server(drop, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         pool = make_pool(backoff_initial=30, backoff_max=60)
-        host = pool.host(RemoteConfig("dev", "127.0.0.1", port=port, user="root", key=str(client_key),
+        host = pool.host(RemoteConfig("dev", "127.0.0.1", port=port, user=USER, key=str(client_key),
                                     known_hosts=str(tmp_path / "kh")))
         try:
             with pytest.raises(HostUnreachable) as first:
@@ -354,7 +355,7 @@ def test_jump_host_reuses_one_bastion_connection(sshd_factory, client_key, tmp_p
     bastion = sshd_factory(log_level="DEBUG1")  # DEBUG1 logs each direct-tcpip forward
     targets = [sshd_factory(), sshd_factory()]
     known_hosts = write_known_hosts(tmp_path / "known_hosts", bastion, *targets)
-    jump = f"root@127.0.0.1:{bastion.port}"
+    jump = f"{USER}@127.0.0.1:{bastion.port}"
 
     async def main():
         pool = make_pool()
@@ -385,7 +386,7 @@ def test_jump_host_failures_name_the_jump_host(sshd_factory, client_key, tmp_pat
     async def main():
         pool = make_pool(backoff_initial=30)
         host = pool.host(target.spec(client_key, known_hosts=known_hosts,
-                                     jump_host=f"127.0.0.1:{bastion.port}", user="root"))
+                                     jump_host=f"127.0.0.1:{bastion.port}", user=USER))
         try:
             with pytest.raises(HostUnreachable) as err:
                 await host.run("true", timeout=T)
@@ -412,7 +413,7 @@ def test_close_all_leaves_nothing_behind(sshd_factory, client_key, tmp_path):
         pool = make_pool()
         a = pool.host(direct.spec(client_key, name="a", known_hosts=known_hosts))
         b = pool.host(behind.spec(client_key, name="b", known_hosts=known_hosts,
-                                  jump_host=f"root@127.0.0.1:{bastion.port}"))
+                                  jump_host=f"{USER}@127.0.0.1:{bastion.port}"))
         await asyncio.gather(a.run("true", timeout=T), b.run("true", timeout=T))
         with pytest.raises(HostUnreachable):
             await a.run("sleep 5", timeout=0.05)  # an abandoned channel too
@@ -435,15 +436,15 @@ def test_attach_command_through_jump_host_really_connects(sshd_factory, client_k
     odd_dir = tmp_path / "dir with space"
     odd_dir.mkdir()
     known_hosts = write_known_hosts(odd_dir / "known hosts", bastion, target)
-    spec = target.spec(client_key, known_hosts=known_hosts, jump_host=f"root@127.0.0.1:{bastion.port}")
+    spec = target.spec(client_key, known_hosts=known_hosts, jump_host=f"{USER}@127.0.0.1:{bastion.port}")
     host = SshHost(spec, make_pool())
 
     argv = host.attach_command("$12").argv
     assert argv[:4] == ["ssh", "-F", "/dev/null", "-t"]
     assert argv[-2:] == ["--", "tmux -u attach-session -t '$12'"]
-    assert "root@127.0.0.1" in argv and "-i" in argv
+    assert f"{USER}@127.0.0.1" in argv and "-i" in argv
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
-    assert proxy.endswith("root@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
+    assert proxy.endswith(f"{USER}@127.0.0.1 -W %h:%p") and f"-p {bastion.port}" in proxy
     # Run the same command line with a harmless remote command instead of tmux.
     probe = [a for a in argv[:-1] if a != "-t"] + ["echo attached $HOME"]
     out = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", *probe], capture_output=True, text=True,
