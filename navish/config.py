@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 import logging
-import math
 import os
 import re
 import tomllib
@@ -31,6 +29,21 @@ from tomlkit.toml_document import TOMLDocument
 from navish import config_file
 from navish.config_file import shown as _shown
 from navish.errors import ConfigError, NotFound
+from navish.config_schema import (
+    Schema,
+    boolean,
+    choice,
+    got,
+    hours,
+    jump_host,
+    nonempty,
+    port,
+    positive_seconds,
+    seconds,
+    string,
+    table,
+)
+from navish.config_schema import parse_jump_host as parse_jump_host  # re-exported: where hosts are named
 from navish.model import LOCAL
 from navish.notify import NotifySettings
 
@@ -112,156 +125,41 @@ def state_dir(environ: Mapping[str, str]) -> Path:
 # ---- schema and validation
 
 
-class _Expected(ValueError):
-    """A value does not fit its key; the message says what the key expects."""
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _positive_seconds(value: Any) -> float:
-    if _is_number(value) and value > 0:
-        return float(value)
-    raise _Expected("a number of seconds greater than 0")
-
-
-def _seconds(value: Any) -> float:
-    if _is_number(value) and value >= 0:
-        return float(value)
-    raise _Expected("a number of seconds, 0 or more")
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise _Expected("true or false")
-
-
-def _string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise _Expected("a string")
-
-
-def _nonempty(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
-        return value
-    raise _Expected("a non-empty string")
-
-
-def _port(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
-        return value
-    raise _Expected("an integer from 1 to 65535")
-
-
-def parse_jump_host(text: str) -> tuple[str | None, str, int | None]:
-    """Split `[USER@]HOST[:PORT]` (HOST may be `[v6addr]`) into (user, host, port)."""
-    user, sep, rest = text.rpartition("@")
-    host, port = rest, None
-    if rest.startswith("["):
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = tail[1:]
-    elif rest.count(":") == 1:
-        host, port = rest.split(":")
-    bad_host = not host or (":" in host and not rest.startswith("[")) or any(c.isspace() or c == "," for c in text)
-    if bad_host or (port is not None and not (port.isdigit() and 1 <= int(port) <= 65535)):
-        raise ValueError(f"bad jump host {text!r}: expected [USER@]HOST[:PORT]")
-    return (user if sep else None) or None, host, int(port) if port else None
-
-
-def _jump_host(value: Any) -> str:
-    try:
-        parse_jump_host(value if isinstance(value, str) else "")
-    except ValueError:
-        raise _Expected("[USER@]HOST[:PORT]") from None
-    return value
-
-
-_Schema = dict[str, tuple[Any, Callable[[Any], Any]]]
-"""key -> (default, check); check returns the value as the dataclass holds it or raises _Expected."""
-
-_SETTINGS: _Schema = {
-    "poll_interval": (2.0, _positive_seconds),
-    "session_dir": ("~/.claude-sessions", _nonempty),
-    "history_file": ("", _string),
-    "connect_timeout": (5.0, _positive_seconds),
-    "command_timeout": (10.0, _positive_seconds),
-    "watch": (True, _boolean),
-    "pager": ("", _string),
+_SETTINGS: Schema = {
+    "poll_interval": (2.0, positive_seconds),
+    "session_dir": ("~/.claude-sessions", nonempty),
+    "history_file": ("", string),
+    "connect_timeout": (5.0, positive_seconds),
+    "command_timeout": (10.0, positive_seconds),
+    "watch": (True, boolean),
+    "pager": ("", string),
 }
 
-_REMOTE: _Schema = {
-    "host": (None, _nonempty),
-    "port": (None, _port),
-    "user": (None, _nonempty),
-    "key": (None, _nonempty),
-    "known_hosts": (None, _nonempty),
-    "session_dir": ("~/.claude-sessions", _nonempty),
-    "cache_ttl": (10.0, _seconds),
-    "jump_host": (None, _jump_host),
-    "mute": (False, _boolean),
+_REMOTE: Schema = {
+    "host": (None, nonempty),
+    "port": (None, port),
+    "user": (None, nonempty),
+    "key": (None, nonempty),
+    "known_hosts": (None, nonempty),
+    "session_dir": ("~/.claude-sessions", nonempty),
+    "cache_ttl": (10.0, seconds),
+    "jump_host": (None, jump_host),
+    "mute": (False, boolean),
 }
 
 
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value in choices:
-            return str(value)
-        raise _Expected(" or ".join(f'"{c}"' for c in choices))
-
-    return check
-
-
-def _hours(value: Any) -> str:
-    if isinstance(value, str) and (not value or re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value)):
-        return value
-    raise _Expected('"HH:MM-HH:MM" (or "" for none)')
-
-
-_NOTIFY: _Schema = {
-    "bell": (True, _boolean),
-    "desktop": ("auto", _choice("auto", "osc", "off")),
-    "tmux": (True, _boolean),
-    "command": ("", _string),
-    "quiet": ("", _hours),
-    "dwell": (1.5, _seconds),
-    "group": (1.5, _seconds),
+_NOTIFY: Schema = {
+    "bell": (True, boolean),
+    "desktop": ("auto", choice("auto", "osc", "off")),
+    "tmux": (True, boolean),
+    "command": ("", string),
+    "quiet": ("", hours),
+    "dwell": (1.5, seconds),
+    "group": (1.5, seconds),
 }
 
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 """What a `[remotes.NAME]` may be called (`local` is taken by this machine)."""
-
-
-def _got(value: Any) -> str:
-    """`value` as the user wrote it in TOML, for "got ..." in messages."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _table(data: Any, schema: _Schema, where: str, shown: str) -> dict[str, Any]:
-    """The values of table `data` (at dotted key `where`) checked against `schema`, defaults filled in."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{shown}: {where}: expected a table, got {_got(data)}")
-    for key in data:
-        if key not in schema:
-            raise ConfigError(f"{shown}: {where}.{key}: unknown key; expected one of {', '.join(schema)}")
-    values = {}
-    for key, (default, check) in schema.items():
-        try:
-            values[key] = check(data[key]) if key in data else default
-        except _Expected as exc:
-            raise ConfigError(f"{shown}: {where}.{key}: expected {exc}, got {_got(data[key])}") from None
-    return values
 
 
 def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Config:
@@ -270,21 +168,21 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
     for key in data:
         if key not in ("settings", "remotes", "notify"):
             raise ConfigError(f"{shown}: {key}: unknown section; expected only [settings], [notify] and [remotes.NAME] tables")
-    values = _table(data.get("settings", {}), _SETTINGS, "settings", shown)
+    values = table(data.get("settings", {}), _SETTINGS, "settings", shown)
     history = values["history_file"]
     values["history_file"] = (
         _local_path(history, path.parent, environ) if history else state_dir(environ) / "history"
     )
     remotes_data = data.get("remotes", {})
     if not isinstance(remotes_data, dict):
-        raise ConfigError(f"{shown}: remotes: expected [remotes.NAME] tables, got {_got(remotes_data)}")
+        raise ConfigError(f"{shown}: remotes: expected [remotes.NAME] tables, got {got(remotes_data)}")
     remotes = {}
-    for name, table in remotes_data.items():
+    for name, remote_table in remotes_data.items():
         if not REMOTE_NAME.fullmatch(name):
-            raise ConfigError(f'{shown}: remotes: expected names of letters, digits, "_" and "-", got {_got(name)}')
+            raise ConfigError(f'{shown}: remotes: expected names of letters, digits, "_" and "-", got {got(name)}')
         if name == LOCAL:
             raise ConfigError(f'{shown}: remotes.{LOCAL}: "{LOCAL}" is this machine; expected another name')
-        remote = _table(table, _REMOTE, f"remotes.{name}", shown)
+        remote = table(remote_table, _REMOTE, f"remotes.{name}", shown)
         if remote["host"] is None:
             raise ConfigError(f"{shown}: remotes.{name}.host: missing; expected the SSH host name or alias")
         for key in ("key", "known_hosts"):
@@ -292,7 +190,7 @@ def _build(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Conf
                 remote[key] = str(_local_path(remote[key], path.parent, environ))
         remotes[name] = RemoteConfig(name=name, **remote)
     notify = NotifySettings(
-        **_table(data.get("notify", {}), _NOTIFY, "notify", shown),
+        **table(data.get("notify", {}), _NOTIFY, "notify", shown),
         muted=frozenset(name for name, remote in remotes.items() if remote.mute),
     )
     return Config(Settings(**values), remotes, path, notify)
