@@ -108,8 +108,15 @@ def hostile_repo(tmp_path: Path, world) -> Path:  # type: ignore[no-untyped-def]
     return repo
 
 
-def test_a_hostile_repository_forges_nothing_and_reaches_the_terminal_sanitised(hostile_repo, session_dir):
-    info = run(git_info(LocalHost(str(session_dir)), str(hostile_repo), 10))
+@pytest.fixture(params=["local", "ssh"])
+def host(request, session_dir: Path):  # type: ignore[no-untyped-def]
+    if request.param == "local":
+        return LocalHost(str(session_dir))
+    return request.getfixturevalue("ssh_host_for")(str(session_dir))
+
+
+def test_a_hostile_repository_forges_nothing_and_reaches_the_terminal_sanitised(hostile_repo, host):
+    info = run(git_info(host, str(hostile_repo), 10))
     assert isinstance(info, GitInfo), info  # not the forged reason "forged"
     # every value arrives whole, exactly as git holds it
     assert info.remote == HOSTILE_URL.rstrip("\n")
