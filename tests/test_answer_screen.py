@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from navish.answer import parse_screen
+from navish.dialog import parse_screen
 
 DATA = Path(__file__).parent / "data" / "claude-code"
 WAITING_PERMISSION = '{"status":"waiting","waitingFor":"permission prompt"}'
