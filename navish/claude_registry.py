@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from collections.abc import Mapping
 
+from .dialog import parse_screen
 from .model import Session, as_number
 from .parsing import StatusFile, parse_status_object
 
@@ -86,8 +87,11 @@ def live_processes(
     return processes, warnings
 
 
-def merged(hook: Session | None, process: ClaudeProcess, *, host: str, name: str, live: bool) -> Session:
-    """The session as navish shows it: the registry's state, the hook's details."""
+def merged(
+    hook: Session | None, process: ClaudeProcess, *, host: str, name: str, live: bool, screen: str | None = None
+) -> Session:
+    """The session as navish shows it: the registry's state, the hook's details; while it waits
+    and the hook has nothing to say, what its dialog on `screen` (its pane's last lines) asks."""
     state = process.state
     since = process.since
     waiting_for = process.text("waitingFor")
@@ -105,7 +109,8 @@ def merged(hook: Session | None, process: ClaudeProcess, *, host: str, name: str
     if hook is not None and hook.status == status and _at_or_after(hook.timestamp, since):
         message = hook.message
     elif status in ("permission", "waiting"):
-        message = f"Claude Code: {waiting_for}" if waiting_for else ""
+        asked = parse_screen(process.pane, json.dumps(dict(process.fields)), screen).context if screen else ""
+        message = asked or (f"Claude Code: {waiting_for}" if waiting_for else "")
     fields: dict[str, Any] = dict(hook.fields) if hook is not None else {}
     fields["claude_code"] = _summary(process)
     base = hook or Session(host=host, name=name, cwd=process.text("cwd"))

@@ -45,7 +45,8 @@ def host_sessions(host: str, poll: PollData, *, include_untracked: bool = True) 
         name = _tmux_session(process, poll)
         in_tmux = name is not None
         name = name or f"claude-{process.text('sessionId')[:8] or process.pid}"
-        session = merged(by_name.get(name), process, host=host, name=name, live=in_tmux or name in live)
+        screen = poll.screens.get(process.pane)
+        session = merged(by_name.get(name), process, host=host, name=name, live=in_tmux or name in live, screen=screen)
         other = claimed.get(name)
         if other is None or session.rank < other.rank:  # two claudes in one tmux session: the more urgent
             claimed[name] = session

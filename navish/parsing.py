@@ -51,6 +51,8 @@ class PollData:
     """Claude Code's registry files (`<pid>.json`) of live pids."""
     alive: Mapping[int, tuple[int | None, str | None]] = field(default_factory=dict)
     """Live pids with a registry file: (parent pid, `procStart`), each None where unknown."""
+    screens: Mapping[str, str] = field(default_factory=dict)
+    """The last lines of the panes where Claude Code waits, by pane id (what its dialog asks)."""
 
 
 @dataclass(frozen=True)

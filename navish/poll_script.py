@@ -17,6 +17,8 @@ Output, one record per line:
     T <status>                        tmux's exit status (127: not installed)
     @registry                         Claude Code's registry follows (when its dir exists)
     A <pid> <ppid> <proc start>       a live pid with a registry file (ppid, start: Linux only)
+    W <pane id>                       after a registry file saying `waiting`: its pane's last lines
+                                      follow, as `|` lines and `E` (what the dialog asks)
     @status                           the status files follow
     D missing                         the session dir does not exist
     M <mtime> <size> ./<file name>    a file; its content lines follow
@@ -45,14 +47,23 @@ _AWK_READER = r"""
   print
   name = substr($0, length($2) + length($3) + 5)
   if ($3 + 0 > max_bytes) { print "E big"; next }
-  size = 0; big = 0
+  size = 0; big = 0; waiting = 0; pane = ""
   while ((got = (getline line < name)) > 0) {
     size += length(line) + 1
     if (size > max_bytes + 1) { big = 1; break }
     print "|" line
+    if (screens && line ~ /"status": ?"waiting"/) waiting = 1
+    if (screens && match(line, /"tmux": ?"[^"]*\.%[0-9]+"/)) { pane = substr(line, RSTART, RLENGTH); sub(/.*\./, "", pane); sub(/"$/, "", pane) }
   }
   close(name)
   print (got < 0 ? "E unreadable" : big ? "E big" : "E")
+  if (waiting && pane ~ /^%[0-9]+$/) {
+    print "W " pane
+    command = ENVIRON["tmux_words"] " capture-pane -p -t " pane " 2>/dev/null | tail -n 60"
+    while ((command | getline line) > 0) print "|" line
+    close(command)
+    print "E"
+  }
 }
 END { if (n > max_files) print "N " n }
 """
@@ -60,6 +71,7 @@ END { if (n > max_files) print "N " n }
 
 def poll_script(host: Host) -> str:
     read = f"awk -v max_files={MAX_FILES} -v max_bytes={MAX_STATUS_FILE_BYTES} {q(_AWK_READER)}"
+    read_registry = f"tmux_words={q(host.tmux)} awk -v screens=1 -v max_files={MAX_FILES} -v max_bytes={MAX_STATUS_FILE_BYTES} {q(_AWK_READER)}"
     return f"""d={sh_path(host.session_dir)}
 LC_ALL=C; export LC_ALL
 {host.tmux} list-panes -a -F {q('P #{pane_id} #{pane_pid} #{session_id} #{session_name}')} 2>/dev/null
@@ -79,7 +91,7 @@ if cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions" 2>/dev/null; then
     m="${{m}}M 0 0 ./$f
 "
   done
-  printf '%s' "$m" | {read}
+  printf '%s' "$m" | {read_registry}
 fi
 echo @status
 cd "$d" 2>/dev/null || {{ echo 'D missing'; exit 0; }}
@@ -102,12 +114,17 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
     current: tuple[str, float, int] | None = None
     content: list[bytes] = []
     too_many_panes = 0
+    screens: dict[str, str] = {}
+    screen: str | None = None
     for raw in out.split(b"\n"):
         if current is not None and raw.startswith(b"|"):
             content.append(raw[1:])
             continue
         kind, _, rest = raw.decode("utf-8", "replace").partition(" ")
-        if kind == "E" and current is not None:
+        if kind == "E" and screen is not None:
+            screens[screen] = b"\n".join(content).decode("utf-8", "replace").rstrip()
+            screen, current, content = None, None, []
+        elif kind == "E" and current is not None:
             name, mtime, size = current
             where = "Claude Code's registry file " if section == "@registry" else ""
             if rest == "big":
@@ -127,6 +144,8 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
                 panes.append(Pane(pane_id, int(pane_pid), name))
         elif kind == "T":
             tmux_status = int(rest) if rest.isdigit() else 1
+        elif kind == "W" and section == "@registry" and rest.startswith("%") and rest[1:].isdigit():
+            screen, current, content = rest, ("", 0.0, 0), []
         elif kind == "A":
             pid, ppid, start = ([*rest.split(" "), "", ""])[:3]
             if pid.isdigit():
@@ -154,6 +173,7 @@ def parse_poll(out: bytes, cut: str = "") -> PollData:
         panes=tuple(panes),
         registry=tuple(files["@registry"]),
         alive=alive,
+        screens=screens,
     )
 
 

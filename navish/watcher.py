@@ -13,7 +13,9 @@ TMUX (the shell words that run tmux there) every `TMUX_EVERY` seconds. Between c
     @snapshot <bytes>\\n<that many bytes>
     @beat <epoch seconds>\\n
 
-It exits when navish goes away (a write fails).
+When Claude Code waits, the snapshot carries its pane's last lines, and the poll runs again
+`RECHECK` seconds later (its dialog is drawn a moment after the state changes). It exits when
+navish goes away (a write fails).
 """
 
 import hashlib
@@ -26,6 +28,7 @@ import time
 BEAT = 3.0
 TMUX_EVERY = 5.0
 DEBOUNCE = 0.005
+RECHECK = 0.4
 LIMIT = 32 << 20
 IN_FLAGS = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_WRITE MOVED_FROM/TO CREATE DELETE
 
@@ -37,9 +40,12 @@ def main(argv):
     last = None
     panes = None
     next_beat = next_tmux = 0.0
+    recheck = float("inf")
     changed = True
     while True:
         now = time.monotonic()
+        if now >= recheck:  # a dialog is drawn a moment after Claude Code says it waits
+            changed, recheck = True, float("inf")
         if now >= next_tmux:
             now_panes = _panes(tmux)
             changed = changed or now_panes != panes
@@ -51,12 +57,14 @@ def main(argv):
                 out.write(b"@snapshot %d\n" % len(snapshot) + snapshot)
                 last = digest
                 next_beat = now + BEAT
+                if b"\nW %" in snapshot:
+                    recheck = now + RECHECK
             changed = False
         if now >= next_beat:
             out.write(b"@beat %.3f\n" % time.time())
             next_beat = now + BEAT
         out.flush()
-        changed = watch(min(next_beat, next_tmux) - time.monotonic())
+        changed = watch(min(next_beat, next_tmux, recheck) - time.monotonic())
 
 
 def _snapshot(poll):

@@ -149,3 +149,16 @@ def test_two_claudes_in_one_tmux_session_show_the_more_urgent():
         alive={PID: (PPID, START), PID + 1: (5, START)},
     )
     assert only(data).status == "permission"
+
+
+def test_without_a_hook_the_dialog_on_screen_says_what_is_asked():
+    dialog = (EXAMPLES / "permission-dialog.txt").read_text()
+    data = poll(registry("waiting", waitingFor="permission prompt"))
+    data = PollData(tmux_sessions=data.tmux_sessions, panes=data.panes, registry=data.registry, alive=data.alive,
+                    screens={"%1": dialog})
+    s = only(data)
+    assert (s.status, s.message) == ("permission", "Bash command: touch /tmp/pytest-of-root/pytest-153/test_probe0/made")
+    question = (EXAMPLES / "question-dialog.txt").read_text()
+    data = PollData(tmux_sessions=data.tmux_sessions, panes=data.panes, registry=poll(registry("waiting", waitingFor="input needed")).registry,
+                    alive=data.alive, screens={"%1": question})
+    assert only(data).message == "Which color?"

@@ -126,3 +126,20 @@ def test_with_the_hook_the_details_are_added(world, place, fake_api, tmp_path):
     claude.stop()  # tmux kill-session: SessionEnd runs with the pane gone
     sessions_dir = home / ".claude-sessions"
     assert sorted(p.name for p in sessions_dir.glob("*.json")) == [f"{claude.session}.json"]
+
+
+def test_without_hooks_ls_says_what_a_blocked_session_asks(world, place, fake_api, tmp_path):
+    start, host, _ = place
+    fake_api.on("make it", bash(f"touch {tmp_path / 'x'}", "Touch"), text("Done."))
+    fake_api.on("ask", ask_user_question("Which color?", ["Red", "Blue"]), text("Thanks."))
+    claude = start()
+    claude.wait_status("idle")
+    claude.prompt("make it")
+    claude.wait_status("waiting", "permission prompt")
+    until(world, host, claude.session, lambda s: s["message"] == f"Bash command: touch {tmp_path / 'x'}", "the command in ls")
+    claude.wait_for("Do you want to proceed?")
+    claude.answer("Escape")
+    claude.wait_status("idle")
+    claude.prompt("ask")
+    claude.wait_status("waiting", "input needed")
+    until(world, host, claude.session, lambda s: s["message"] == "Which color?", "the question in ls")
