@@ -152,7 +152,7 @@ async def _build_app(
         if not pools:
             from .hosts.ssh import SshPool
 
-            pools.append(SshPool(connect_timeout=settings.connect_timeout))
+            pools.append(SshPool(connect_timeout=settings.connect_timeout, max_handshakes=settings.max_handshakes))
             if debug:  # the pool keeps asyncssh quiet; --debug wants its story in the log file
                 logging.getLogger("asyncssh").setLevel(logging.DEBUG)
         return pools[0].host(remote, on_state_change=lambda host: app.on_host_state(host.name, host.state, host.last_error))

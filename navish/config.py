@@ -38,6 +38,7 @@ from navish.config_schema import (
     jump_host,
     nonempty,
     port,
+    positive_int,
     positive_seconds,
     seconds,
     string,
@@ -61,6 +62,7 @@ class Settings:
     command_timeout: float
     watch: bool
     pager: str
+    max_handshakes: int = 16
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ _SETTINGS: Schema = {
     "command_timeout": (10.0, positive_seconds),
     "watch": (True, boolean),
     "pager": ("", string),
+    "max_handshakes": (16, positive_int),
 }
 
 _REMOTE: Schema = {

@@ -49,6 +49,12 @@ def nonempty(value: Any) -> str:
     raise Expected("a non-empty string")
 
 
+def positive_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise Expected("a whole number of at least 1")
+
+
 def port(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
         return value

@@ -52,6 +52,8 @@ class HostState(enum.Enum):
     CONNECTED = "connected"
     OFFLINE = "offline"
     AUTH_FAILED = "auth failed"
+    BAD_SETTINGS = "bad ssh settings"
+    """A key, known_hosts file or ssh config of ours that cannot be used: not the server's doing."""
     HOST_KEY_UNKNOWN = "host key unknown"
     HOST_KEY_CHANGED = "host key CHANGED"
     HOST_KEY_REVOKED = "host key REVOKED"

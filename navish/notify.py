@@ -82,8 +82,11 @@ class Notifier:
         *,
         terminal: TextIO | None = None,
         environ: dict[str, str] | None = None,
+        muted: Callable[[str], bool] | None = None,
     ):
         self.settings = settings
+        self.muted = muted or (lambda host: host in settings.muted)
+        """Whether a host is muted now (`remote mute` changes it while navish runs)."""
         self.still_needs_you = still_needs_you
         self.terminal = terminal or sys.stdout
         self.environ = dict(os.environ if environ is None else environ)
@@ -98,7 +101,7 @@ class Notifier:
         """Sessions that newly need the user (the shell's notices): notified after the dwell,
         grouped with others turning meanwhile, if they still need the user then."""
         for session in sessions:
-            if session.host not in self.settings.muted:
+            if not self.muted(session.host):
                 self._pending[session.ref] = session
         if self._pending and self._timer is None:
             delay = max(self.settings.dwell, self.settings.group)

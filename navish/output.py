@@ -7,13 +7,11 @@ import json
 import math
 import os
 from typing import Any
-from collections.abc import Iterable
 
 from tabulate import tabulate
 
 from .git_action import GitInfo
 from .model import Session
-from .registry import HostStatus
 from .sanitize import one_line
 from .table import Column, Shrink, fit
 
@@ -222,29 +220,3 @@ def git_text(session: Session, info: GitInfo | str, now: float) -> str:
         rows.append(("last", "no commits yet"))
     rows.append(("origin", one_line(info.remote) if info.remote else "none"))
     return head + "\n" + tabulate(rows, tablefmt="plain", disable_numparse=True)
-
-
-def hosts_table(hosts: Iterable[tuple[HostStatus, str, str]], now: float) -> str:
-    """`remote list`: each host with its address (`user@host:port`) and jump host."""
-    rows = []
-    for status, address, jump in hosts:
-        rows.append(
-            [
-                status.name,
-                one_line(address),
-                one_line(jump) or "-",
-                status.state.value + (" (stale)" if status.polled_at and status.is_stale(now) else ""),
-                str(len([s for s in status.sessions if s.status_file])) if status.polled_at else "unknown",
-                format_age(status.age(now)),
-                format_ms(status.poll_duration),
-                one_line(status.error or "", 60),
-            ]
-        )
-    if not rows:
-        return "no remotes configured (add one with: remote add NAME --host HOST)"
-    return tabulate(
-        rows,
-        headers=["NAME", "ADDRESS", "JUMP", "STATE", "SESSIONS", "POLLED", "TOOK", "LAST ERROR"],
-        tablefmt="simple",
-        disable_numparse=True,
-    )

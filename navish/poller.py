@@ -66,7 +66,9 @@ class HostMonitor:
 
     @property
     def mode(self) -> str:
-        """`watch`, or `poll (why)`, for `remote list`."""
+        """`watch`, or `poll (why)`, for `remote list`; `poll` where no watcher runs (`navish -c`)."""
+        if self._watch is None:
+            return "poll"
         return "watch" if self.watching else f"poll ({self.watch_note})"
 
     def start_watch(self) -> None:

@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -88,7 +88,10 @@ class Shell:
         notify: NotifySettings | None = None,
     ):
         self.app = app
-        self.notifier = Notifier(notify or NotifySettings(), self._still_needs_you, terminal=sys.__stdout__)
+        self.notifier = Notifier(
+            notify or NotifySettings(), self._still_needs_you, terminal=sys.__stdout__,
+            muted=lambda host: host in app.remotes and app.remotes[host].mute,
+        )
         self.debug = debug
         self.log_file = log_file
         self.attached = False
@@ -141,7 +144,7 @@ class Shell:
             lambda message: [("class:toolbar.bad", f" toolbar failed: {message} (details in the log) ")],
         )
         problem = self.completer.problem
-        return fragments + [("class:toolbar.bad", f" {problem} (details in the log) ")] if problem else fragments
+        return [*fragments, ("class:toolbar.bad", f" {problem} (details in the log) ")] if problem else fragments
 
     def _progress(self, line: str, elapsed: float) -> Fragments:
         def draw() -> Fragments:

@@ -3,15 +3,19 @@ notices, computed from the registry. Pure."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
-from typing import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
+
+from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from .model import ATTENTION_ORDER, HostState, Session
 from .output import format_age
-from .registry import Registry
+from .registry import HostStatus, Registry
 from .sanitize import one_line
+from .table import cells, cut
 
-Fragments = list[tuple[str, str]]
+Fragments = StyleAndTextTuples
 
 _HOST_STYLE = {
     HostState.CONNECTED: "class:toolbar.ok",
@@ -32,8 +36,14 @@ def prompt_fragments(count: int) -> Fragments:
     return [("class:prompt", "navish "), ("class:prompt.attention", str(count)), ("class:prompt", "> ")]
 
 
-def toolbar_fragments(registry: Registry, mode: str, now: float) -> Fragments:
-    """e.g. ` 2 need you │ 1 permission 1 waiting 3 working │ filter: all │ local● dev✗ │ polled 1s ago`"""
+def toolbar_fragments(registry: Registry, mode: str, now: float, width: int | None = None) -> Fragments:
+    """e.g. ` 2 need you │ 1 permission 1 waiting 3 working │ filter: all │ local● dev✗ │ polled 1s ago`
+
+    The line fits in `width` cells (default: the terminal's): when every host's own entry does
+    not fit, the hosts are summed up (` hosts 497● 3✗`; `remote list` lists them), and what
+    still does not fit is cut at the end, so the line never wraps."""
+    if width is None:
+        width = shutil.get_terminal_size().columns
     sessions = registry.sessions(mode)
     live = [s for s in sessions if not s.offline]
     attention = attention_count(registry, mode)
@@ -52,8 +62,20 @@ def toolbar_fragments(registry: Registry, mode: str, now: float) -> Fragments:
     else:
         out.append(("class:toolbar", "no sessions "))
     out.append(("class:toolbar", f"│ filter: {mode} │"))
-    for host in registry.hosts():
-        style = _HOST_STYLE.get(host.state, "class:toolbar.bad")
+    hosts = registry.hosts()
+    polled = [h.polled_at for h in hosts if h.polled_at is not None]
+    age = f"polled {format_age(now - max(polled))} ago" if polled else "not polled yet"
+    tail: Fragments = [("class:toolbar", f" │ {age} ")]
+    room = width - fragments_width(out) - fragments_width(tail)
+    return fit_fragments(out + host_fragments(hosts, now, room) + tail, width)
+
+
+def host_fragments(hosts: Sequence[HostStatus], now: float, room: int) -> Fragments:
+    """Each host's state (` local ● dev ✗ offline gpu …`) when that fits in `room` cells,
+    else the hosts summed up by state (` hosts 497● 2… 3✗`): the troubled hosts counted."""
+    out: Fragments = []
+    used = 0
+    for host in hosts:
         label = f" {one_line(host.name, 20)}"
         if host.state is HostState.CONNECTED:
             label += " ●" + (" stale" if host.is_stale(now) else "")
@@ -61,15 +83,63 @@ def toolbar_fragments(registry: Registry, mode: str, now: float) -> Fragments:
             label += " …"
         else:
             label += f" ✗ {host.state.value}"
-        out.append((style, label))
-    polled = [h.polled_at for h in registry.hosts() if h.polled_at is not None]
-    age = f"polled {format_age(now - max(polled))} ago" if polled else "not polled yet"
-    out.append(("class:toolbar", f" │ {age} "))
+        out.append((_HOST_STYLE.get(host.state, "class:toolbar.bad"), label))
+        used += cells(label)
+        if used > room:
+            return host_summary(hosts, now)
     return out
 
 
-def toolbar_text(registry: Registry, mode: str, now: float) -> str:
-    return "".join(text for _, text in toolbar_fragments(registry, mode, now))
+def host_summary(hosts: Sequence[HostStatus], now: float) -> Fragments:
+    """` hosts 497● 2 stale 1… 3✗`: connected, connected but not heard from lately, connecting,
+    in trouble (offline, auth failed, a host key to check)."""
+    up = stale = pending = bad = 0
+    for host in hosts:
+        if host.state is HostState.CONNECTED:
+            if host.is_stale(now):
+                stale += 1
+            else:
+                up += 1
+        elif host.state in (HostState.UNKNOWN, HostState.CONNECTING):
+            pending += 1
+        else:
+            bad += 1
+    out: Fragments = [("class:toolbar", " hosts")]
+    for count, mark, style in (
+        (up, "●", "class:toolbar.ok"),
+        (stale, " stale", "class:toolbar.pending"),
+        (pending, "…", "class:toolbar.pending"),
+        (bad, "✗", "class:toolbar.bad"),
+    ):
+        if count:
+            out.append((style, f" {count}{mark}"))
+    return out
+
+
+def fragments_width(fragments: Fragments) -> int:
+    return sum(cells(fragment[1]) for fragment in fragments)
+
+
+def fit_fragments(fragments: Fragments, width: int) -> Fragments:
+    """`fragments` cut to `width` cells (the last one shown ending in `…`)."""
+    if fragments_width(fragments) <= width:
+        return fragments
+    out: Fragments = []
+    room = max(width, 1)
+    for fragment in fragments:
+        style, text = fragment[0], fragment[1]
+        if cells(text) < room:
+            out.append(fragment)
+            room -= cells(text)
+            continue
+        out.append((style, cut(text + " ", room)))  # more follows: always cut, with `…`
+        break
+    return out
+
+
+def toolbar_text(registry: Registry, mode: str, now: float, width: int = 10_000) -> str:
+    """The toolbar's text, in `width` cells (default: no limit that matters)."""
+    return "".join(fragment[1] for fragment in toolbar_fragments(registry, mode, now, width))
 
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

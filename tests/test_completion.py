@@ -196,7 +196,7 @@ def test_remote_names_where_a_command_takes_one():
 
 
 def test_remote_subcommands_and_remote_names_in_the_real_table():
-    assert texts("remote ") == ["add", "list", "remove", "test", "trust"]
+    assert texts("remote ") == ["add", "list", "remove", "mute", "unmute", "test", "trust"]
     assert texts("remote t") == ["test", "trust"]
     assert texts("remote remove ") == ["dev", "gpu"]
     assert texts("remote trust g") == ["gpu"]

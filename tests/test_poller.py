@@ -68,11 +68,11 @@ def test_a_wedged_host_never_delays_the_others():
     async def scenario() -> None:
         fast, wedged = ScriptedHost("fast", "a"), ScriptedHost("wedged", "b")
         wedged.gate.clear()
-        app = App(poll_interval=0.05, command_timeout=30)
+        app = App(poll_interval=0.05, command_timeout=30, watch=False)
         app.add_host(fast, 10)
         app.add_host(wedged, 10)
         changes: list[str] = []
-        app.listeners.append(changes.append)
+        app.hub.subscribe(lambda batch: changes.extend(change.host for change in batch))
         app.start()
         await _until(lambda: app.registry.host("fast").state is HostState.CONNECTED)
         assert [s.ref for s in app.registry.sessions()] == ["fast:a"]  # landed while wedged still hangs
@@ -153,7 +153,7 @@ def test_a_slow_host_holds_a_listing_at_most_a_moment_and_is_marked():
 
     async def scenario() -> None:
         fast, slow = ScriptedHost("fast", "a"), ScriptedHost("slow", "b")
-        app = App(poll_interval=60, command_timeout=30)
+        app = App(poll_interval=60, command_timeout=30, watch=False)
         app.add_host(fast, 0)
         app.add_host(slow, 0)
         await app.refresh()

@@ -115,7 +115,7 @@ def test_every_command_works_on_a_remote_session(world, tmux, session_dir, remot
     merged = {(s["host"], s["name"]): s for s in _ls(world)}
     assert set(merged) == {("local", "api"), ("dev", "api"), ("dev", "ghost")}
     assert merged[("dev", "api")]["status"] == "permission" and merged[("dev", "ghost")]["status"] == "gone"
-    assert [s["host"] for s in _ls(world)][0] == "dev"  # the session that needs you comes first
+    assert next(s["host"] for s in _ls(world)) == "dev"  # the session that needs you comes first
 
     ambiguous = navish(world, "-c", "preview api")
     assert ambiguous.returncode == 1 and "local:api, dev:api" in ambiguous.stderr
@@ -180,7 +180,7 @@ def test_unknown_then_trusted_then_changed_host_key(world, remote_factory, clien
     assert navish(world, "-c", "remote trust dev").returncode == 2  # -y needed without a terminal
 
     trusted = navish(world, "-c", "remote trust dev -y")
-    fingerprint = subprocess.run(["ssh-keygen", "-lf", f"{dev.server.host_key}.pub"], capture_output=True, text=True).stdout.split()[1]
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", f"{dev.server.host_key}.pub"], check=True, capture_output=True, text=True).stdout.split()[1]
     assert trusted.returncode == 0 and fingerprint in trusted.stdout and "dev: connected, 1 sessions" in trusted.stdout
     assert [s["host"] for s in _ls(world)] == ["dev"]
 
@@ -214,7 +214,7 @@ def test_the_shell_shows_remote_state_live_and_attaches_over_ssh(world, remote_f
 
     pane.type("ls")
     pane.keys("Enter")
-    wait_until(lambda: re.search(r"^dev +api +waiting", pane.screen(), re.M), what="dev:api listed")
+    wait_until(lambda: re.search(r"^dev +api +waiting", pane.screen(), re.MULTILINE), what="dev:api listed")
 
     dev.server.stop()  # the machine goes away: its sessions stay listed, marked offline
     pane.wait_for("dev ✗ offline")
@@ -269,3 +269,33 @@ def test_a_revoked_host_key_is_shown_and_never_trusted(world, remote_factory, cl
     assert refused.returncode == 1 and "host key REVOKED" in refused.stderr
     assert known_hosts.read_text() == before
     assert dev.server.accepted_logins() == 0
+
+
+def test_remote_list_says_whether_each_host_is_watched_or_polled_and_why(world, remote_factory, client_key, known_hosts, pane_factory):
+    dev = remote_factory()
+    write_known_hosts(known_hosts, dev.server)
+    write_config(world, USER_CONFIG + (
+        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "root"\n'
+        f'key = "{client_key}"\nknown_hosts = "{known_hosts}"\n'
+        f'\n[remotes.down]\nhost = "127.0.0.1"\nport = {free_port()}\n'
+    ))
+    pane = pane_factory()
+    pane.wait_for("dev ●")
+    pane.wait_for("down ✗")
+
+    def listed() -> dict[str, str]:
+        pane.type("remote list")
+        pane.keys("Enter")
+        screen = pane.wait_for("MODE")
+        header = next(line for line in screen.splitlines() if line.startswith("NAME"))
+        start, end = header.index("MODE"), header.index("SESSIONS")
+        return {line.split()[0]: line[start:end].strip() for line in screen.splitlines() if line.startswith(("dev ", "down "))}
+
+    modes = wait_until(lambda: (m := listed()).get("dev") == "watch" and m, timeout=15, what="dev watched")
+    assert modes["down"].startswith("poll ("), modes  # and why
+
+    settings = USER_CONFIG.replace("connect_timeout = 1", "connect_timeout = 1\nwatch = false")
+    write_config(world, settings + f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "root"\n'
+                 f'key = "{client_key}"\nknown_hosts = "{known_hosts}"\n')
+    (host,) = json.loads(navish(world, "-c", "remote list --json").stdout)
+    assert (host["state"], host["mode"]) == ("connected", "poll (settings.watch is off)")

@@ -119,16 +119,17 @@ def test_questions_in_the_shell_kill_new_and_remote_add(world, tmux, session_dir
 
     pane.type("remote add lab")
     pane.keys("Enter")
-    pane.wait_for("host:")
+    pane.wait_for("host name, address or ~/.ssh/config alias (required):")
     pane.type("127.0.0.1")
     pane.keys("Enter")
-    pane.wait_for("port:")
+    pane.wait_for("port (empty: ")
     pane.type("99999")
     pane.keys("Enter")
-    pane.wait_for("a port from 1 to 65535, not '99999'; port:")  # a bad answer is explained, asked again
+    pane.wait_for("not a port from 1 to 65535: '99999'")  # a bad answer is explained, asked again
     pane.type("1")
     pane.keys("Enter")
-    for question in ("user:", "key:", "session dir [", "cache ttl [", "jump host:", "known hosts:"):
+    for question in ("user (empty:", "private key file (empty:", "known_hosts file (empty:", "jump host [USER@]HOST[:PORT] (empty:",
+                     "status-file directory there (empty:", "seconds a snapshot serves commands (empty:"):
         pane.wait_for(question)  # every other field keeps its default
         pane.keys("Enter")
     pane.wait_for("not reachable now: lab: connection refused")

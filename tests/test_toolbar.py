@@ -91,7 +91,7 @@ def test_host_states():
     reg.mark_failed("dev", HostState.HOST_KEY_UNKNOWN, "unknown key")
     text = toolbar_text(reg, "all", NOW)
     assert "local ●" in text and "dev ✗ host key unknown" in text and "gpu …" in text
-    styles = {t.strip().split()[0]: st for st, t in toolbar_fragments(reg, "all", NOW) if t.strip().split()[:1] in (["local"], ["dev"], ["gpu"])}
+    styles = {t.strip().split()[0]: st for st, t in toolbar_fragments(reg, "all", NOW, 120) if t.strip().split()[:1] in (["local"], ["dev"], ["gpu"])}
     assert styles == {"local": "class:toolbar.ok", "dev": "class:toolbar.bad", "gpu": "class:toolbar.pending"}
 
 
@@ -115,6 +115,60 @@ def test_toolbar_is_sanitised():
     text = toolbar_text(reg, "all", NOW)
     assert not UNSAFE.search(text)
     assert "1 wa<U+202E>" in text
+
+
+def fleet(n, down=(), connecting=(), stale=()):
+    """A registry with this machine and `n` remotes `h000`...: each connected with one working
+    session, except those named in `down` (offline), `connecting` and `stale`."""
+    reg = make([s("a", "working")])
+    for i in range(n):
+        name = f"h{i:03}"
+        reg.add_host(name, cache_ttl=10)
+        if name in connecting:
+            continue
+        reg.apply_poll(name, HostSessions((s("x", "working", host=name),)), polled_at=NOW - (60 if name in stale else 1), duration=0.01)
+        if name in down:
+            reg.mark_failed(name, HostState.OFFLINE, "connection refused")
+    return reg
+
+
+def test_500_hosts_are_summed_up_within_the_width_and_the_troubled_ones_counted():
+    reg = fleet(500, down={"h007", "h250", "h499"})
+    for width in (80, 120, 200):
+        frags = toolbar_fragments(reg, "all", NOW, width)
+        text = text_of(frags)
+        assert len(text) <= width and "\n" not in text, (width, text)
+        assert " hosts 498● 3✗" in text, text  # this machine and 497 remotes up, 3 down
+        assert text.startswith(" all quiet │ 498 working ")
+    assert ("class:toolbar.bad", " 3✗") in toolbar_fragments(reg, "all", NOW, 120)
+    assert "polled 1s ago" in toolbar_text(reg, "all", NOW, 120)
+
+
+def test_hosts_still_connecting_and_stale_are_counted_apart():
+    text = toolbar_text(fleet(500, down={"h001"}, connecting={"h002", "h003"}, stale={"h004"}), "all", NOW, 120)
+    assert " hosts 497● 1 stale 2… 1✗" in text, text
+
+
+def test_a_few_hosts_are_shown_one_by_one_as_before():
+    reg = fleet(3, down={"h001"})
+    text = toolbar_text(reg, "all", NOW, 120)
+    assert " local ● h000 ● h001 ✗ offline h002 ● │ polled 1s ago " in text and len(text) <= 120
+    assert " hosts " not in text
+    assert toolbar_text(reg, "all", NOW, 60).count("hosts 3● 1✗") == 1  # the same hosts, a narrow terminal
+
+
+def test_the_toolbar_never_overflows_even_when_its_counts_do_not_fit():
+    reg = make([s(f"s{i}", status) for i, status in enumerate(["permission", "waiting", "error", "working", "idle", "done", "compacting"])])
+    for width in (12, 30, 50):
+        text = toolbar_text(reg, "all", NOW, width)
+        assert len(text) <= width and text.startswith(" 3 need"), (width, text)
+        assert text.endswith("…")
+
+
+def test_the_width_defaults_to_the_terminals(monkeypatch):
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a, **kw: __import__("os").terminal_size((70, 20)))
+    text = text_of(toolbar_fragments(fleet(50), "all", NOW))
+    assert len(text) <= 70 and " hosts 51●" in text
 
 
 # -- the prompt and the progress line ---------------------------------------------------------

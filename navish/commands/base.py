@@ -46,7 +46,10 @@ class Context:
     app: App
     run_attached: Callable[[AttachCommand], Awaitable[int]]
     confirm: Callable[[str], Awaitable[bool]] | None = None
+    """A y/N question; Ctrl-C or Ctrl-D is no."""
     ask: Callable[[str, str], Awaitable[str]] | None = None
+    """`ask(question, default)`: the answer; raises EOFError when the user cancels (Ctrl-C or
+    Ctrl-D), so the command stops asking and saves nothing."""
     width: int = 100
     color: bool = False
     say: Callable[[str], None] = field(default=lambda text: None)

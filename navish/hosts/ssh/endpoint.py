@@ -120,12 +120,18 @@ async def connect_options(
     try:
         return await asyncssh.SSHClientConnectionOptions.construct(**kwargs)
     except (OSError, asyncssh.Error, ValueError) as exc:
-        raise ConnectFailed(settings_failure(exc)) from None
+        the_key = hop.key and (
+            isinstance(exc, asyncssh.KeyImportError) or getattr(exc, "filename", None) == kwargs["client_keys"][0]
+        )
+        raise ConnectFailed(settings_failure(exc, f"load the key {hop.key}" if the_key else "use ssh settings")) from None
 
 
-def settings_failure(exc: BaseException) -> Failure:
-    text = f"cannot use ssh settings: {exc}"
-    return Failure(HostState.AUTH_FAILED, text, f"jump host: {text}")
+def settings_failure(exc: BaseException, what: str = "use ssh settings") -> Failure:
+    """Settings of ours that cannot be used (a key that cannot be loaded, a known_hosts file that
+    cannot be read, a bad ~/.ssh/config), said as what they are: never as a failed login."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    text = f"cannot {what}: {one_line(reason, 200)}"
+    return Failure(HostState.BAD_SETTINGS, text, f"jump host: {text}")
 
 
 def direct_address(hop: Hop, opts: asyncssh.SSHClientConnectionOptions) -> tuple[str, int] | None:

@@ -1,12 +1,19 @@
 """`SshPool`: at most one connection per SSH endpoint, connected lazily, replaced when it dies,
 retried with capped exponential backoff while the host is down, and probed cheaply during the
-backoff so that a host coming back is used again within seconds."""
+backoff so that a host coming back is used again within seconds.
+
+Hundreds of hosts connect without a storm: at most `max_handshakes` handshakes (TCP, key
+exchange, login) run at once, a handshake that finds others under way starts after a small
+random delay, and the backoff and the probes of hosts that failed together are spread at random,
+so they do not retry or probe in lockstep."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +21,7 @@ import asyncssh
 
 from ...config import RemoteConfig
 from ...model import HostState
+from ...sanitize import one_line
 from .endpoint import (
     CIPHERS,
     ConnectFailed,
@@ -44,6 +52,16 @@ PROBE_TIMEOUT = 1.0
 """Seconds a TCP probe waits for the port to accept."""
 PROBE_WAIT = 0.2
 """Seconds a caller in backoff waits for a probe it started (a slow one goes on by itself)."""
+MAX_HANDSHAKES = 16
+"""Handshakes (TCP, key exchange, login) in flight at once; more wait their turn."""
+START_JITTER = 0.1
+"""At most this many seconds a handshake that finds others under way waits before it queues."""
+BACKOFF_JITTER = 0.5
+"""A retry waits between (1 - this) and all of its backoff, chosen at random."""
+PROBE_JITTER = 0.25
+"""A probe's interval varies by up to this fraction either way, chosen at random."""
+MAX_PROBES = 64
+"""TCP probes in flight at once; a host due for one when that many run is probed next time."""
 
 
 _CUT_OFF = (asyncssh.ConnectionLost, asyncssh.KeyExchangeFailed, ConnectionResetError, ConnectionAbortedError)
@@ -61,7 +79,8 @@ class SshPool:
     up to `backoff_max`; meanwhile a host that was not accepting TCP connections is probed at most
     every `probe_interval` and retried as soon as it accepts (a host behind a jump host or proxy,
     which cannot be probed, waits at most twice `probe_interval`). `SshHost.connect(force=True)`
-    retries at once.
+    retries at once. At most `max_handshakes` connects run at once; one that finds others under
+    way first waits up to `start_jitter` seconds. `rng`: the randomness (tests pass a seeded one).
     """
 
     def __init__(
@@ -77,6 +96,9 @@ class SshPool:
         backoff_max: float = 60.0,
         probe_interval: float = 2.0,
         ciphers: Any = CIPHERS,
+        max_handshakes: int = MAX_HANDSHAKES,
+        start_jitter: float = START_JITTER,
+        rng: random.Random | None = None,
     ):
         quiet_asyncssh()
         self.settings = ConnectSettings(
@@ -86,6 +108,13 @@ class SshPool:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.probe_interval = probe_interval
+        self.max_handshakes = max_handshakes
+        self.start_jitter = start_jitter
+        self.handshakes = 0
+        """Handshakes in flight now, and waiting for their turn (`_handshake`)."""
+        self._handshake_slots: asyncio.Semaphore | None = None
+        self._probes = 0
+        self._rng = rng or random.Random()
         self._links: dict[Hop, Link] = {}
 
     def host(self, spec: RemoteConfig, *, on_state_change: Callable[[SshHost], None] | None = None) -> SshHost:
@@ -158,7 +187,11 @@ class SshPool:
         try:
             return load_known_hosts(hop, opts)
         except (OSError, ValueError) as exc:
-            raise ConnectFailed(settings_failure(exc)) from None
+            # said as what it is: a file that cannot be read, not a failed login
+            which = f" {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            text = f"cannot read the known_hosts file{which}: {one_line(reason, 200)}"
+            raise ConnectFailed(Failure(settings_failure(exc).state, text, f"jump host: {text}")) from None
 
     async def host_key(self, link: Link, tunnel: Any) -> HostKey:
         """The host key `link`'s server presents, fetched without trusting it."""
@@ -183,11 +216,12 @@ class SshPool:
         link.address = direct_address(hop, opts)
         known = self.known_hosts(hop, opts)
         try:
-            # connect()'s own arguments override the options': pass tunnel and known_hosts here
-            return await asyncssh.connect(
-                hop.host, hop.port or (), tunnel=tunnel, options=opts, config=self.settings.config,
-                known_hosts=known.match,
-            )
+            async with self._handshake():
+                # connect()'s own arguments override the options': pass tunnel and known_hosts here
+                return await asyncssh.connect(
+                    hop.host, hop.port or (), tunnel=tunnel, options=opts, config=self.settings.config,
+                    known_hosts=known.match,
+                )
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             link.down = tcp_down(exc)
             raise ConnectFailed(await self._explain(exc, link, opts, known, tunnel)) from None
@@ -213,16 +247,35 @@ class SshPool:
     async def _server_key(
         self, hop: Hop, opts: asyncssh.SSHClientConnectionOptions, tunnel: Any
     ) -> asyncssh.SSHKey | None:
-        return await asyncssh.get_server_host_key(
-            hop.host, hop.port or (), tunnel=tunnel, options=opts, config=self.settings.config
-        )
+        async with self._handshake():
+            return await asyncssh.get_server_host_key(
+                hop.host, hop.port or (), tunnel=tunnel, options=opts, config=self.settings.config
+            )
+
+    @contextlib.asynccontextmanager
+    async def _handshake(self) -> AsyncIterator[None]:
+        """A turn to handshake: at most `max_handshakes` at once, first come first served; one
+        that finds others under way (hosts starting together) waits a moment at random first."""
+        if self._handshake_slots is None:
+            self._handshake_slots = asyncio.Semaphore(self.max_handshakes)
+        self.handshakes += 1
+        try:
+            if self.handshakes > 1 and self.start_jitter > 0:
+                await asyncio.sleep(self._rng.uniform(0, self.start_jitter))
+            async with self._handshake_slots:
+                yield
+        finally:
+            self.handshakes -= 1
 
     def _back_off(self, link: Link, failure: Failure) -> None:
         link.failures += 1
         delay = min(self.backoff_initial * 2 ** (link.failures - 1), self.backoff_max)
         if link.address is None and failure.state is HostState.OFFLINE:
             delay = min(delay, 2 * self.probe_interval)  # nothing to probe: retry soon instead
-        link.retry_at = time.monotonic() + delay
+        # hosts that failed together (a network outage) retry, and are probed, at different moments
+        now = time.monotonic()
+        link.retry_at = now + delay * (1 - BACKOFF_JITTER * self._rng.random())
+        link.probed_at = now + PROBE_JITTER * self.probe_interval * self._rng.uniform(-1, 1)  # the attempt was a probe
         link.failure = failure
 
     async def _seen_again(self, link: Link) -> bool:
@@ -231,11 +284,14 @@ class SshPool:
         timed out) is probed: for one that refused at the SSH level, an open port is no news."""
         if link.address is None or link.down is False:
             return False
-        if link.probe is None and time.monotonic() - link.probed_at >= self.probe_interval:
-            link.probed_at = time.monotonic()
+        now = time.monotonic()
+        if link.probe is None and now - link.probed_at >= self.probe_interval and self._probes < MAX_PROBES:
+            # the next one is due after the interval, give or take: hosts down together spread out
+            link.probed_at = now + PROBE_JITTER * self.probe_interval * self._rng.uniform(-1, 1)
+            self._probes += 1
             probe = link.probe = asyncio.ensure_future(self._probe(link, link.address))
             link.tasks.add(probe)
-            probe.add_done_callback(lambda task: _probe_done(link, task))
+            probe.add_done_callback(lambda task: self._probe_done(link, task))
         if link.probe is not None:
             await asyncio.wait({link.probe}, timeout=PROBE_WAIT)
         seen, link.seen_again = link.seen_again, False
@@ -254,8 +310,8 @@ class SshPool:
             link.seen_again = True
         link.down = False
 
-
-def _probe_done(link: Link, task: asyncio.Task[None]) -> None:
-    link.tasks.discard(task)
-    if link.probe is task:
-        link.probe = None
+    def _probe_done(self, link: Link, task: asyncio.Task[None]) -> None:
+        self._probes -= 1
+        link.tasks.discard(task)
+        if link.probe is task:
+            link.probe = None
