@@ -170,7 +170,7 @@ def test_help_for_a_subcommand_typed_as_two_words():
 @pytest.mark.parametrize(
     "line,message",
     [
-        ("remote bogus", "remote: unknown subcommand 'bogus' (expected one of: add, list, remove, test, trust)"),
+        ("remote bogus", "remote: unknown subcommand 'bogus' (expected one of: add, list, remove, mute, unmute, test, trust)"),
         ("remote remove", "remote remove: missing NAME"),
         ("remote remove a b", "remote remove: unexpected argument 'b'"),
         ("remote list --bogus", "remote list: unknown option '--bogus'"),
