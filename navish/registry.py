@@ -139,6 +139,10 @@ class Registry:
         """The host's watcher was heard from: it is connected and its snapshot is current."""
         if name not in self._hosts:
             return Change(name)
+        current = self._hosts[name]
+        if current.state is HostState.CONNECTED and current.error is None:
+            self._hosts[name] = replace(current, polled_at=at)  # nothing shown changes: no diff, no recount
+            return Change(name)
         return self._update(name, state=HostState.CONNECTED, polled_at=at, error=None)
 
     def set_state(self, name: str, state: HostState) -> Change:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATCHER_SOURCE = (Path(__file__).parent / "watcher.py").read_text(encoding="utf-8")
-BEAT = 3.0
+BEAT = 5.0
 """Seconds between the watcher's heartbeats (kept in step with `watcher.BEAT`)."""
 STALE_AFTER = 3 * BEAT
 """A watch whose last frame is older than this is not trusted: the host is polled again."""

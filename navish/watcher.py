@@ -21,12 +21,13 @@ navish goes away (a write fails).
 import hashlib
 import os
 import select
+import shlex
 import subprocess
 import sys
 import time
 
-BEAT = 3.0
-TMUX_EVERY = 5.0
+BEAT = 5.0
+TMUX_EVERY = 20.0
 DEBOUNCE = 0.005
 RECHECK = 0.4
 LIMIT = 32 << 20
@@ -73,11 +74,14 @@ def _snapshot(poll):
 
 
 def _panes(tmux):
-    """What tmux has now (one fork): a change means sessions came or went."""
-    run = subprocess.run(
-        ["/bin/sh", "-c", tmux + " list-panes -a -F '#{pane_id} #{session_id} #{session_name}'"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
+    """What tmux has now (one fork, no shell): a change means sessions came or went."""
+    try:
+        run = subprocess.run(
+            [*shlex.split(tmux), "list-panes", "-a", "-F", "#{pane_id} #{session_id} #{session_name}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # no tmux there
+        return b""
     return run.stdout
 
 

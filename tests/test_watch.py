@@ -32,12 +32,12 @@ def _events(world):  # type: ignore[no-untyped-def]
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 
-def _next_status(proc, name, status):  # type: ignore[no-untyped-def]
+def _next_status(proc, name, status, timeout=20.0):  # type: ignore[no-untyped-def]
     def seen() -> bool:
         event = json.loads(proc.stdout.readline())
         return event["session"] == name and event["status"] == status
 
-    wait_until(seen, timeout=20, what=f"{name} {status}")
+    wait_until(seen, timeout=timeout, what=f"{name} {status}")
 
 
 def _changes_arrive(world, tmux, session_dir, statuses=("permission",)):  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def test_changes_arrive_without_polling(world, tmux, session_dir):
     proc = _changes_arrive(world, tmux, session_dir, ("permission", "working", "waiting"))
     try:
         tmux.new("fresh")  # a tmux session without Claude Code: the watcher's tmux check sees it
-        _next_status(proc, "fresh", "untracked")
+        _next_status(proc, "fresh", "untracked", timeout=45)  # the tmux check runs every 20 s
     finally:
         _stop(proc)
 
