@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NAVISH, Pane, Tmux, navish, wait_until, write_config, write_status
-from tests.sshd import keygen, write_known_hosts
+from tests.sshd import USER, keygen, write_known_hosts
 
 FAST = "# mine\n[settings]\npoll_interval = 0.2\nconnect_timeout = 1\n\n# remotes below\n"
 QUESTION = re.compile(r"^(host name|port|user|private key file|known_hosts file|jump host|status-file directory|seconds)\b.*\):")
@@ -125,7 +125,7 @@ def test_each_answer_is_checked_as_it_is_given(world, tmp_path, shell_in):
     _answer(pane, "port", "1")
     _answer(pane, "user", "bad user")
     pane.wait_for("not a user name: 'bad user' (a user name has no spaces)")
-    _answer(pane, "user", "root")
+    _answer(pane, "user", USER)
     _answer(pane, "private key file", "id_missing")
     pane.wait_for("cannot read the key file id_missing: No such file or directory")
     _answer(pane, "private key file", "not_a_key")
@@ -141,7 +141,7 @@ def test_each_answer_is_checked_as_it_is_given(world, tmp_path, shell_in):
     pane.wait_for("not reachable now: lab: connection refused")
 
     text = _config(world)
-    assert f'[remotes.lab]\nhost = "127.0.0.1"\nport = 1\nuser = "root"\nkey = "{work / "id_test"}"\n' in text
+    assert f'[remotes.lab]\nhost = "127.0.0.1"\nport = 1\nuser = "{USER}"\nkey = "{work / "id_test"}"\n' in text
     history = pane.history()
     assert "--" not in history.split("remote add lab", 1)[1]  # no flag the user did not type
     asked = _questions(pane)
@@ -235,7 +235,7 @@ def test_a_muted_host_is_not_notified_in_the_running_shell(world, sshd_factory, 
     write_config(world, FAST + (
         f'\n[notify]\nbell = false\ndesktop = "off"\ntmux = false\ndwell = 0\ngroup = 0\n'
         f'command = "echo $NAVISH_SESSIONS >> {notified}"\n'
-        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "root"\nkey = "{client_key}"\n'
+        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "{USER}"\nkey = "{client_key}"\n'
         f'known_hosts = "{known_hosts}"\n'
     ))
     try:

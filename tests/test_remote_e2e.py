@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Tmux, navish, wait_until, write_config, write_status
-from tests.sshd import Sshd, free_port, keygen, silent_listener, write_known_hosts
+from tests.sshd import USER, Sshd, free_port, keygen, silent_listener, write_known_hosts
 
 USER_CONFIG = """# my navish settings
 [settings]
@@ -34,7 +34,7 @@ class Remote:
 
     def add_args(self, name: str, client_key: Path, known_hosts: Path) -> str:
         return (
-            f"remote add {name} --host 127.0.0.1 --port {self.server.port} --user root "
+            f"remote add {name} --host 127.0.0.1 --port {self.server.port} --user {USER} "
             f"--key {client_key} --known-hosts {known_hosts}"
         )
 
@@ -152,7 +152,7 @@ def test_unreachable_hosts_are_marked_offline_and_hide_nothing(world, remote_fac
     closed_port = free_port()  # nothing listens there: connection refused
     with silent_listener() as silent_port:  # accepts TCP, never speaks: a connect timeout
         config = USER_CONFIG + "".join(
-            f'\n[remotes.{name}]\nhost = "127.0.0.1"\nport = {port}\nuser = "root"\nkey = "{client_key}"\nknown_hosts = "{known_hosts}"\n'
+            f'\n[remotes.{name}]\nhost = "127.0.0.1"\nport = {port}\nuser = "{USER}"\nkey = "{client_key}"\nknown_hosts = "{known_hosts}"\n'
             for name, port in (("dev", dev.server.port), ("down", closed_port), ("silent", silent_port))
         )
         write_config(world, config)
@@ -202,7 +202,7 @@ def test_the_shell_shows_remote_state_live_and_attaches_over_ssh(world, remote_f
     dev.tmux.new("api", "echo INSIDE-REMOTE-SESSION; exec cat")
     write_status(dev.sessions, "api", "waiting")
     config = USER_CONFIG + (
-        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "root"\n'
+        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "{USER}"\n'
         f'key = "{client_key}"\nknown_hosts = "{known_hosts}"\n'
         f'\n[remotes.down]\nhost = "127.0.0.1"\nport = 1\n'
     )
@@ -247,7 +247,7 @@ def test_a_remote_can_be_just_an_ssh_config_alias(world, remote_factory, client_
     ssh_dir = Path(world["HOME"]) / ".ssh"
     ssh_dir.mkdir(mode=0o700)
     (ssh_dir / "config").write_text(
-        f"Host devbox\n  HostName 127.0.0.1\n  Port {dev.server.port}\n  User root\n"
+        f"Host devbox\n  HostName 127.0.0.1\n  Port {dev.server.port}\n  User {USER}\n"
         f"  IdentityFile {client_key}\n  UserKnownHostsFile {known_hosts}\n"
     )
     write_config(world, USER_CONFIG)
@@ -275,7 +275,7 @@ def test_remote_list_says_whether_each_host_is_watched_or_polled_and_why(world, 
     dev = remote_factory()
     write_known_hosts(known_hosts, dev.server)
     write_config(world, USER_CONFIG + (
-        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "root"\n'
+        f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "{USER}"\n'
         f'key = "{client_key}"\nknown_hosts = "{known_hosts}"\n'
         f'\n[remotes.down]\nhost = "127.0.0.1"\nport = {free_port()}\n'
     ))
@@ -295,7 +295,7 @@ def test_remote_list_says_whether_each_host_is_watched_or_polled_and_why(world, 
     assert modes["down"].startswith("poll ("), modes  # and why
 
     settings = USER_CONFIG.replace("connect_timeout = 1", "connect_timeout = 1\nwatch = false")
-    write_config(world, settings + f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "root"\n'
+    write_config(world, settings + f'\n[remotes.dev]\nhost = "127.0.0.1"\nport = {dev.server.port}\nuser = "{USER}"\n'
                  f'key = "{client_key}"\nknown_hosts = "{known_hosts}"\n')
     (host,) = json.loads(navish(world, "-c", "remote list --json").stdout)
     assert (host["state"], host["mode"]) == ("connected", "poll (settings.watch is off)")

@@ -16,7 +16,7 @@ from navish.config import RemoteConfig
 from navish.errors import HostUnreachable
 from navish.hosts.ssh import SshPool
 from navish.hosts.ssh import pool as pool_module
-from tests.sshd import Sshd, free_port, make_pool
+from tests.sshd import USER, Sshd, free_port, make_pool
 
 PORTS_PER_SSHD = 16  # sshd's MAX_LISTEN_SOCKS
 T = 30.0
@@ -70,7 +70,7 @@ def test_forty_hosts_connect_with_at_most_the_bound_in_flight(tmp_path, client_k
         pool = make_pool(connect_timeout=20.0)
         assert pool.max_handshakes == pool_module.MAX_HANDSHAKES == 16
         hosts = [
-            pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user="root", key=str(client_key), known_hosts=str(known_hosts)))
+            pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user=USER, key=str(client_key), known_hosts=str(known_hosts)))
             for i, port in enumerate(ports)
         ]
         try:
@@ -100,7 +100,7 @@ def test_a_smaller_bound_is_kept(tmp_path, client_key, monkeypatch):
     async def main() -> None:
         pool = make_pool(connect_timeout=20.0, max_handshakes=3)
         hosts = [
-            pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user="root", key=str(client_key), known_hosts=str(known_hosts)))
+            pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user=USER, key=str(client_key), known_hosts=str(known_hosts)))
             for i, port in enumerate(ports)
         ]
         try:
