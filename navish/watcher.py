@@ -7,8 +7,9 @@ as `python3 -c SOURCE`, nothing is installed there.
 It prints the poll script's output (see `navish.poll_script`) as one frame at start, and again
 whenever it changed: after a file in one of DIRs was written, created or removed (inotify on
 Linux, kqueue on BSD and macOS, and a `stat` of each dir and file there once a second: never a
-fork), and, for tmux sessions coming and going without Claude Code, after a cheap check with
-TMUX (the shell words that run tmux there) every `TMUX_EVERY` seconds. Between changes it prints a heartbeat every `BEAT` seconds. Frames:
+fork), and, for tmux sessions coming and going without Claude Code, after a check every
+`TMUX_EVERY` seconds: the tmux server's pane processes from /proc (no fork), and a `tmux
+list-panes` with TMUX (the shell words that run tmux there) every `FULL_EVERY` seconds. Between changes it prints a heartbeat every `BEAT` seconds. Frames:
 
     @snapshot <bytes>\\n<that many bytes>
     @beat <epoch seconds>\\n
@@ -27,7 +28,8 @@ import sys
 import time
 
 BEAT = 5.0
-TMUX_EVERY = 20.0
+TMUX_EVERY = 5.0
+FULL_EVERY = 60.0
 DEBOUNCE = 0.005
 RECHECK = 0.4
 LIMIT = 32 << 20
@@ -37,9 +39,9 @@ IN_FLAGS = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_
 def main(argv):
     poll, tmux, dirs = argv[0], argv[1], argv[2:]
     watch = _watcher(dirs)
+    tmux_state = _Tmux(tmux)
     out = sys.stdout.buffer
     last = None
-    panes = None
     next_beat = next_tmux = 0.0
     recheck = float("inf")
     changed = True
@@ -48,9 +50,8 @@ def main(argv):
         if now >= recheck:  # a dialog is drawn a moment after Claude Code says it waits
             changed, recheck = True, float("inf")
         if now >= next_tmux:
-            now_panes = _panes(tmux)
-            changed = changed or now_panes != panes
-            panes, next_tmux = now_panes, now + TMUX_EVERY
+            changed = tmux_state.changed() or changed
+            next_tmux = now + TMUX_EVERY
         if changed:
             snapshot = _snapshot(poll)
             digest = hashlib.sha1(snapshot).digest()
@@ -73,16 +74,48 @@ def _snapshot(poll):
     return run.stdout[:LIMIT]
 
 
-def _panes(tmux):
-    """What tmux has now (one fork, no shell): a change means sessions came or went."""
-    try:
-        run = subprocess.run(
-            [*shlex.split(tmux), "list-panes", "-a", "-F", "#{pane_id} #{session_id} #{session_name}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-    except OSError:  # no tmux there
-        return b""
-    return run.stdout
+class _Tmux:
+    """Whether tmux sessions came, went or were renamed. On Linux, the tmux server's children
+    (one per pane) are read from /proc each time, which costs no fork; `tmux list-panes` runs
+    every `FULL_EVERY` seconds (a rename changes no process), and wherever /proc cannot say."""
+
+    def __init__(self, words):
+        self.words = shlex.split(words)
+        self.server = None
+        self.children = None
+        self.panes = None
+        self.listed_at = -float("inf")
+
+    def changed(self):
+        before = (self.children, self.panes)
+        self.children = self._children()
+        if self.children is None or time.monotonic() - self.listed_at >= FULL_EVERY:
+            self.panes = self._list()
+            self.children = self._children()
+        return (self.children, self.panes) != before
+
+    def _children(self):
+        if self.server is None:
+            return None
+        try:
+            with open("/proc/%s/task/%s/children" % (self.server, self.server), "rb") as f:
+                return f.read()
+        except OSError:
+            self.server = None
+            return None
+
+    def _list(self):
+        self.listed_at = time.monotonic()
+        try:
+            run = subprocess.run(
+                [*self.words, "list-panes", "-a", "-F", "#{pid} #{pane_id} #{session_id} #{session_name}"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # no tmux there
+            return b""
+        first = run.stdout.split(b" ", 1)[0]
+        self.server = first.decode() if first.isdigit() else None
+        return run.stdout
 
 
 def _watcher(dirs):
