@@ -46,9 +46,13 @@ class Snapshot:
 
 
 def complete(
-    text: str, table: Sequence[Command], snapshot: Snapshot, paths: Paths | None = None
+    text: str, table: Sequence[Command], snapshot: Snapshot | Callable[[], Snapshot], paths: Paths | None = None
 ) -> tuple[str, list[Candidate]]:
     """The word being completed and what it may become, for the line typed so far.
+
+    `snapshot` may be a function giving it: it is then only called for a word that needs
+    sessions or hosts (a command name, an option or a path does not), as building it costs
+    time proportional to the fleet.
 
     `paths` lists local paths for a PATH value; without it, a path gets no candidates.
     """
@@ -142,7 +146,12 @@ def _named(current: str, items: Iterable[tuple[str, str]]) -> list[Candidate]:
 
 
 def _values(
-    current: str, kind: Kind, choices: tuple[str, ...], table: Sequence[Command], snapshot: Snapshot, paths: Paths | None
+    current: str,
+    kind: Kind,
+    choices: tuple[str, ...],
+    table: Sequence[Command],
+    source: Snapshot | Callable[[], Snapshot],
+    paths: Paths | None,
 ) -> list[Candidate]:
     if choices:
         return _named(current, ((c, "") for c in choices))
@@ -150,6 +159,11 @@ def _values(
         return _named(current, ((s, "") for s in STATUS_NAMES))
     if kind is Kind.COMMAND:
         return _named(current, ((c.name, c.summary) for c in table))
+    if kind is Kind.PATH:
+        return paths(current) if paths is not None else []
+    if kind not in (Kind.REMOTE, Kind.HOST, Kind.FILTER, Kind.SESSION):
+        return []
+    snapshot = source() if callable(source) else source
     if kind is Kind.REMOTE:
         return _named(current, ((r, "remote") for r in snapshot.remotes))
     if kind is Kind.HOST:
@@ -157,11 +171,7 @@ def _values(
     if kind is Kind.FILTER:
         modes = [("all", "every host"), (LOCAL, "this machine"), ("remote", "every remote")]
         return _named(current, [*modes, *((r, "remote") for r in snapshot.remotes if r not in ("all", "remote"))])
-    if kind is Kind.SESSION:
-        return _sessions(current, snapshot)
-    if kind is Kind.PATH and paths is not None:
-        return paths(current)
-    return []
+    return _sessions(current, snapshot)
 
 
 def _sessions(current: str, snapshot: Snapshot) -> list[Candidate]:
@@ -213,7 +223,7 @@ class NavishCompleter(Completer):
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor
         try:
-            _, candidates = complete(text, self.table, self.snapshot(), self.paths)
+            _, candidates = complete(text, self.table, self.snapshot, self.paths)
             start = word_start(text) - len(text)
             completions = [Completion(c.text, start_position=start, display=c.display, display_meta=c.meta) for c in candidates]
         except Exception as exc:

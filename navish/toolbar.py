@@ -4,14 +4,13 @@ notices, computed from the registry. Pure."""
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from .model import ATTENTION_ORDER, HostState, Session
 from .output import format_age
-from .registry import HostStatus, Registry
+from .registry import ATTENTION, HostStatus, Registry
 from .sanitize import one_line
 from .table import cells, cut
 
@@ -26,7 +25,7 @@ _HOST_STYLE = {
 
 def attention_count(registry: Registry, mode: str) -> int:
     """How many sessions within the filter need the user now (reachable hosts only)."""
-    return sum(1 for s in registry.sessions(mode) if s.needs_attention)
+    return registry.counts(mode)[ATTENTION]
 
 
 def prompt_fragments(count: int) -> Fragments:
@@ -44,10 +43,8 @@ def toolbar_fragments(registry: Registry, mode: str, now: float, width: int | No
     still does not fit is cut at the end, so the line never wraps."""
     if width is None:
         width = shutil.get_terminal_size().columns
-    sessions = registry.sessions(mode)
-    live = [s for s in sessions if not s.offline]
-    attention = attention_count(registry, mode)
-    counts = Counter(s.display_status for s in live)
+    counts = registry.counts(mode)  # kept per host by the registry: no walk over the sessions
+    attention = counts.pop(ATTENTION, 0)
     order = [status for status in ATTENTION_ORDER if counts[status]] + sorted(
         status for status in counts if status not in ATTENTION_ORDER
     )
