@@ -76,9 +76,32 @@ class KnownHosts:
         return Entries(list(found[0]), list(found[1]), list(found[2]))
 
 
+_LOADED: dict[tuple[tuple[str, int, int], ...], KnownHosts] = {}
+_LOADED_MAX = 64
+
+
 def load_known_hosts(hop: Hop, opts: asyncssh.SSHClientConnectionOptions) -> KnownHosts:
-    """Raises OSError or ValueError for an unreadable or invalid file."""
-    return KnownHosts(known_hosts_files(hop, opts))
+    """The hop's known_hosts, parsed once per version of its files and shared by every
+    connection that uses them (500 hosts in one file would otherwise hold 500 copies of it).
+
+    Raises OSError or ValueError for an unreadable or invalid file."""
+    files = known_hosts_files(hop, opts)
+    version = tuple((f, st.st_mtime_ns, st.st_size) for f in files if (st := _stat(f)) is not None)
+    version += tuple((f, -1, -1) for f in files if _stat(f) is None)
+    known = _LOADED.get(version)
+    if known is None:
+        known = KnownHosts(files)
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[version] = known
+    return known
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def known_hosts_files(hop: Hop, opts: asyncssh.SSHClientConnectionOptions) -> list[str]:
