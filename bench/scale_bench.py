@@ -113,6 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="navish-scale-bench-"))
     os.chmod(root, 0o755)
+    wall, ssh_loaded = no_remotes_ls(root)  # before any server runs: this machine to itself
+    print(f"navish -c ls, no remotes: {wall * 1000:.0f} ms median wall, asyncssh imported: {ssh_loaded}", flush=True)
     ports = [free_port() for _ in range(args.hosts)]
     known = root / "known_hosts"
     servers, key = make_world(root, ports, args.sessions, known)
@@ -124,8 +126,6 @@ def main() -> None:
         echo = sorted(echo_latencies(env, root, args.keys))
         p99 = echo[min(len(echo) - 1, round(0.99 * (len(echo) - 1)))]
         print(f"key echo in the shell while they connect: p50 {statistics.median(echo) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms", flush=True)
-        wall, ssh_loaded = no_remotes_ls(root)
-        print(f"navish -c ls, no remotes: {wall * 1000:.0f} ms median wall, asyncssh imported: {ssh_loaded}")
     finally:
         for server in servers:
             server.stop()

@@ -148,12 +148,19 @@ class HostMonitor:
 
 
 async def poll_loop(monitors: Callable[[], Iterable[HostMonitor]], interval: Callable[[], float]) -> None:
-    """Start a poll of every idle host that is not watched, each `interval`; results land on their own."""
+    """Start a poll of every idle host that is not watched, each `interval`, spread evenly over
+    the interval (500 polls at once would hold the event loop, and the prompt, for a moment);
+    results land on their own."""
+    loop = asyncio.get_running_loop()
     while True:
-        for monitor in monitors():
+        cycle = list(monitors())
+        started = loop.time()
+        for done, monitor in enumerate(cycle, 1):
             if not monitor.busy and not monitor.watching:
                 monitor.start_poll()
-        await asyncio.sleep(interval())
+            await asyncio.sleep(max(started + interval() * done / len(cycle) - loop.time(), 0))
+        if not cycle:
+            await asyncio.sleep(interval())
 
 
 async def refresh_all(monitors: Iterable[HostMonitor]) -> tuple[float, list[PollOutcome]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,4 +115,4 @@ async def watch(monitor: HostMonitor, *, backoff_max: float = 60.0) -> None:
             log.exception("watch of %s failed", monitor.host.name)
         monitor.watch_stopped()
         failures = 0 if time.monotonic() - started > 4 * backoff_max else failures + 1
-        await asyncio.sleep(min(2 ** (failures - 1), backoff_max))
+        await asyncio.sleep(min(2 ** (failures - 1), backoff_max) * random.uniform(0.5, 1))  # hosts out of step
