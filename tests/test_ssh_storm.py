@@ -60,24 +60,24 @@ class InFlight:
         monkeypatch.setattr(asyncssh, "connect", connect)
 
 
-def test_forty_hosts_connect_with_at_most_the_bound_in_flight(tmp_path, client_key, monkeypatch):
-    ports = sorted({free_port() for _ in range(60)})[:40]
-    assert len(ports) == 40
+def _connect_all(tmp_path, client_key, monkeypatch, count: int, **pool_kw):  # type: ignore[no-untyped-def]
+    """`count` real sshd hosts, each asked to run `echo ok` at once through one pool: the
+    handshakes seen in flight, and each host's answer."""
+    ports = sorted({free_port() for _ in range(count + 20)})[:count]
+    assert len(ports) == count
     servers, known_hosts = _servers(tmp_path, client_key, ports)
     flight = InFlight(monkeypatch)
+    answers: list[str] = []
 
     async def main() -> None:
-        pool = make_pool(connect_timeout=20.0)
-        assert pool.max_handshakes == pool_module.MAX_HANDSHAKES == 16
+        pool = make_pool(connect_timeout=20.0, **pool_kw)
         hosts = [
             pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user=USER, key=str(client_key), known_hosts=str(known_hosts)))
             for i, port in enumerate(ports)
         ]
         try:
-            results = await asyncio.gather(*(h.run("echo ok", timeout=T) for h in hosts))
-            assert [r.out for r in results] == ["ok\n"] * 40
-            assert pool.open_connections() == 40
-            assert pool.handshakes == 0
+            answers.extend(r.out for r in await asyncio.gather(*(h.run("echo ok", timeout=T) for h in hosts)))
+            assert pool.open_connections() == count and pool.handshakes == 0
         finally:
             await pool.close_all()
 
@@ -86,34 +86,21 @@ def test_forty_hosts_connect_with_at_most_the_bound_in_flight(tmp_path, client_k
     finally:
         for server in servers:
             server.stop()
+    return flight, answers, servers
+
+
+def test_forty_hosts_connect_with_at_most_the_bound_in_flight(tmp_path, client_key, monkeypatch):
+    assert pool_module.MAX_HANDSHAKES == 16
+    flight, answers, servers = _connect_all(tmp_path, client_key, monkeypatch, 40)
+    assert answers == ["ok\n"] * 40
     assert flight.total == 40  # one handshake per host, none retried
     assert 2 <= flight.peak <= 16, flight.peak
-    accepted = sum(s.log_text().count("Accepted publickey") for s in servers)
-    assert accepted == 40
+    assert sum(s.log_text().count("Accepted publickey") for s in servers) == 40
 
 
 def test_a_smaller_bound_is_kept(tmp_path, client_key, monkeypatch):
-    ports = sorted({free_port() for _ in range(30)})[:20]
-    servers, known_hosts = _servers(tmp_path, client_key, ports)
-    flight = InFlight(monkeypatch)
-
-    async def main() -> None:
-        pool = make_pool(connect_timeout=20.0, max_handshakes=3)
-        hosts = [
-            pool.host(RemoteConfig(f"h{i}", "127.0.0.1", port=port, user=USER, key=str(client_key), known_hosts=str(known_hosts)))
-            for i, port in enumerate(ports)
-        ]
-        try:
-            await asyncio.gather(*(h.run("true", timeout=T) for h in hosts))
-            assert pool.open_connections() == 20
-        finally:
-            await pool.close_all()
-
-    try:
-        asyncio.run(main())
-    finally:
-        for server in servers:
-            server.stop()
+    flight, answers, _ = _connect_all(tmp_path, client_key, monkeypatch, 20, max_handshakes=3)
+    assert answers == ["ok\n"] * 20
     assert flight.peak == 3 and flight.total == 20
 
 
