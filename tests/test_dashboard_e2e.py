@@ -189,6 +189,7 @@ def test_approve_deny_and_reply_to_the_real_claude_code_from_the_view(world, cla
     pane.keys("N")  # deny, telling Claude what to do instead
     pane.wait_for("deny local:cc1; tell Claude instead:")
     pane.type("use echo instead")
+    pane.wait_for("tell Claude instead: use echo instead")
     pane.keys("Enter")
     pane.wait_for("denied local:cc1 (Bash command: touch", timeout=20)
     wait_until(lambda: any("use echo instead" in r.prompt for r in fake_api.main_requests()), what="the message to reach Claude")
@@ -198,6 +199,7 @@ def test_approve_deny_and_reply_to_the_real_claude_code_from_the_view(world, cla
     pane.keys("r")
     pane.wait_for("reply to local:cc1:")
     pane.type("now write the docs")
+    pane.wait_for("reply to local:cc1: now write the docs")  # as a user would, Enter once it is typed
     pane.keys("Enter")
     pane.wait_for("replied to local:cc1", timeout=20)
     wait_until(lambda: any(r.prompt == "now write the docs" for r in fake_api.main_requests()), what="the typed prompt")
