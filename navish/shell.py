@@ -45,9 +45,6 @@ from .toolbar import (
 
 log = logging.getLogger(__name__)
 
-REDRAW_INTERVAL = 0.05
-"""Seconds between two redraws of the prompt and toolbar caused by changes (keys are not delayed)."""
-
 STYLE = Style.from_dict(
     {
         **TOOLBAR,
@@ -118,8 +115,6 @@ class Shell:
             key_bindings=key_bindings(search),
             enable_history_search=search.active,
         )
-        # changes arriving from many hosts redraw the prompt at most this often, so typing stays quick
-        self.session.app.min_redraw_interval = REDRAW_INTERVAL
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
         self.context = Context.for_terminal(
             app, run_attached=self._run_attached, confirm=self._confirm, ask=self._ask, say=self._say, out=self._say,
