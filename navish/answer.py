@@ -18,7 +18,7 @@ from .errors import ActionFailed
 from .hosts.base import Host
 from .model import Session
 from .sanitize import one_line
-from .sh import EXIT_CHANGED, EXIT_NO_SESSION, check_result, q, session_id_fn, tmux_arg
+from .sh import CLAUDE_SESSIONS, EXIT_CHANGED, EXIT_NO_SESSION, check_result, q, session_id_fn, tmux_arg
 
 SETTLE = 0.35
 """Seconds a dialog must have been on screen before it takes keys."""
@@ -39,7 +39,7 @@ fi"""
 def _registry_path(session: Session) -> str:
     if session.claude_pid is None:
         return "''"
-    return f'"${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions/"{session.claude_pid}.json'
+    return f"{CLAUDE_SESSIONS}/{session.claude_pid}.json"
 
 
 _GONE = {EXIT_NO_SESSION: "its tmux session is gone"}

@@ -33,7 +33,7 @@ import asyncio
 
 from .hosts.base import MiB, Host, sh_path
 from .parsing import MAX_STATUS_FILE_BYTES, Pane, PollData, StatusFile
-from .sh import check_result, q
+from .sh import CLAUDE_SESSIONS, check_result, q
 
 MAX_FILES = 2000
 """Status files read per poll; more are counted and reported, not read."""
@@ -76,7 +76,7 @@ def poll_script(host: Host) -> str:
 LC_ALL=C; export LC_ALL
 {host.tmux} list-panes -a -F {q('P #{pane_id} #{pane_pid} #{session_id} #{session_name}')} 2>/dev/null
 echo "T $?"
-if cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions" 2>/dev/null; then
+if cd {CLAUDE_SESSIONS} 2>/dev/null; then
   echo @registry
   m=
   for f in *.json; do

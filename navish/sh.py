@@ -18,6 +18,9 @@ q = shlex.quote
 EXIT_EXISTS, EXIT_CHANGED, EXIT_NO_DIR, EXIT_WRITE_FAILED, EXIT_TMUX_FAILED, EXIT_NO_FILE = 10, 11, 12, 13, 14, 15
 EXIT_LOCKED, EXIT_NO_SESSION, EXIT_NO_COMMAND = 16, 17, 18
 
+CLAUDE_SESSIONS = '"${CLAUDE_CONFIG_DIR:-$HOME/.claude}/sessions"'
+"""Claude Code's registry of live sessions on a host, as sh (one `<pid>.json` per process)."""
+
 LOCK_FILE = ".navish-hook.lock"
 """The file in a session dir that navish's hook `flock`s around every update of a status file."""
 LOCK_WAIT = 5

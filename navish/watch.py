@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import NavishError
 from .hosts.base import MiB, Host, NoRoomForWatch, sh_path
 from .poll_script import POLL_OUTPUT_LIMIT, parse_poll, poll_script
-from .sh import q
+from .sh import CLAUDE_SESSIONS, q
 
 if TYPE_CHECKING:
     from .poller import HostMonitor
@@ -36,7 +36,7 @@ def watch_script(host: Host) -> str:
     """The program that runs the watcher on `host` (or says it cannot)."""
     return f"""d={sh_path(host.session_dir)}
 command -v python3 >/dev/null 2>&1 || {{ echo {NO_PYTHON.decode()}; exit 0; }}
-exec python3 -c {q(WATCHER_SOURCE)} {q(poll_script(host))} {q(host.tmux)} "$d" "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}/sessions"
+exec python3 -c {q(WATCHER_SOURCE)} {q(poll_script(host))} {q(host.tmux)} "$d" {CLAUDE_SESSIONS}
 """
 
 
