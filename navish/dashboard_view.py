@@ -16,7 +16,6 @@ from collections.abc import Callable
 from prompt_toolkit.application import Application, in_terminal
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import DummyCompleter, WordCompleter
-from prompt_toolkit.data_structures import Point
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import ANSI, to_formatted_text
@@ -31,22 +30,20 @@ from prompt_toolkit.layout import (
     VSplit,
     Window,
 )
-from prompt_toolkit.layout.controls import BufferControl, UIContent, UIControl
+from prompt_toolkit.layout.controls import BufferControl
 from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.layout.menus import CompletionsMenu
-from prompt_toolkit.mouse_events import MouseButton, MouseEvent, MouseEventType
-from prompt_toolkit.styles import Style
 
 from . import actions
 from .app import App
 from .commands.base import Context
 from .dashboard import Dashboard, Fragments, fit, toolbar_fragments
+from .dashboard_controls import STYLE, DetailControl, TableControl
 from .dashboard_keys import KEYS, Actions, key_bindings
 from .errors import NavishError
 from .hosts.base import AttachCommand
 from .registry import ATTENTION, Change
 from .sanitize import one_line, pane_text
-from .style import TOOLBAR
 
 log = logging.getLogger(__name__)
 
@@ -56,77 +53,6 @@ PREVIEW_LINES = 60
 ESCAPE_WAIT = 0.1
 """Seconds a lone Esc waits for the rest of an escape sequence (a terminal sends one in a single
 write; prompt_toolkit's 0.5 s would make Esc feel slow here)."""
-
-STYLE = Style.from_dict(
-    {
-        **TOOLBAR,
-        "dash.title": "bold",
-        "dash.title.attention": "bold #ff5f5f",
-        "dash.columns": "bold",
-        "dash.selected": "reverse",
-        "dash.changed": "bold bg:#3a3a00",
-        "dash.offline": "#6c6c6c",
-        "dash.detail": "reverse",
-        "dash.footer": "#8a8a8a",
-        "dash.key": "bold #d0d0d0",
-        "dash.busy": "#5fafff",
-        "dash.question": "bold #ffaf00",
-        "status.permission": "bold #ff5f5f",
-        "status.error": "#ff5f5f",
-        "status.waiting": "#ffaf00",
-        "status.working": "#5fd75f",
-        "status.idle": "#5fd7d7",
-        "status.done": "#5f87ff",
-        "error": "#ff5f5f",
-        "warning": "#d7af00",
-    }
-)
-
-class TableControl(UIControl):
-    """The rows on screen, drawn from the model at the window's real size; a click selects."""
-
-    def __init__(self, view: DashboardView):
-        self.view = view
-
-    def is_focusable(self) -> bool:
-        return True
-
-    def create_content(self, width: int, height: int) -> UIContent:
-        rows = self.view.draw_rows(width, height)
-        selected = self.view.model.index(self.view.model.selected)
-        y = 0 if selected is None else max(0, min(selected - self.view.model.top, len(rows) - 1))
-        return UIContent(
-            get_line=lambda i: rows[i] if i < len(rows) else [],
-            line_count=max(len(rows), 1),
-            cursor_position=Point(0, y),
-            show_cursor=False,
-        )
-
-    def mouse_handler(self, mouse_event: MouseEvent) -> object:
-        model = self.view.model
-        if mouse_event.event_type is MouseEventType.MOUSE_UP and mouse_event.button is MouseButton.LEFT:
-            model.select_index(model.top + mouse_event.position.y)
-        elif mouse_event.event_type is MouseEventType.SCROLL_UP:
-            model.move(-3)
-        elif mouse_event.event_type is MouseEventType.SCROLL_DOWN:
-            model.move(3)
-        else:
-            return NotImplemented
-        self.view.selection_moved()
-        return None
-
-
-class DetailControl(UIControl):
-    """The detail pane: the last lines of the preview, or the first lines of a text."""
-
-    def __init__(self) -> None:
-        self.lines: list[Fragments] = []
-        self.tail = False
-
-    def create_content(self, width: int, height: int) -> UIContent:
-        lines = self.lines[-height:] if self.tail else self.lines[:height]
-        return UIContent(get_line=lambda i: lines[i] if i < len(lines) else [], line_count=max(len(lines), 1), show_cursor=False)
-
 
 class DashboardView:
     """One run of the live view over `app`; `ctx` is the command's context (how to attach)."""
