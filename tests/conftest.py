@@ -183,7 +183,11 @@ class Pane:
         return self.driver("capture-pane", "-p", "-t", "driver", "-S", "-500")
 
     def wait_for(self, text: str, timeout: float = 10.0) -> str:
-        return wait_until(lambda: self.screen() if text in self.screen() else "", timeout, f"{text!r} on screen:\n{self.screen()}")
+        """Wait until `text` is on screen; a timeout shows the screen as it is then."""
+        try:
+            return wait_until(lambda: self.screen() if text in self.screen() else "", timeout, f"{text!r} on screen")  # type: ignore[return-value]
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}:\n{self.screen()}") from None
 
     def prompt_line(self) -> str:
         """The last prompt on screen (`navish> ` or `navish 3> `), or ""."""

@@ -19,6 +19,7 @@ def test_approve_runs_the_tool_deny_does_not_and_says_what_it_did(world, claude_
     made, refused = tmp_path / "made", tmp_path / "refused"
     fake_api.on("make it", bash(f"touch {made}", "Create it"), text("Made it."))
     fake_api.on("refuse it", bash(f"touch {refused}", "Create another"), text("OK."))
+    fake_api.on("use echo instead", text("Echoing instead."))
     claude = claude_factory.start()
     claude.wait_status("idle")
 
@@ -43,6 +44,7 @@ def test_approve_runs_the_tool_deny_does_not_and_says_what_it_did(world, claude_
     wait_until(lambda: any("use echo instead" in r.prompt for r in fake_api.main_requests()), what="the message to reach Claude")
     assert not refused.exists()
 
+    claude.wait_for("Echoing instead.")  # the turn the message started is over (before it, idle is the interrupt's)
     claude.wait_status("idle")
     gone = navish(world, "-c", "approve cc1")
     assert gone.returncode == 1

@@ -168,6 +168,7 @@ def test_approve_deny_and_reply_to_the_real_claude_code_from_the_view(world, cla
     made, refused = tmp_path / "made", tmp_path / "refused"
     fake_api.on("make it", bash(f"touch {made}", "Create it"), text("Made it."))
     fake_api.on("refuse it", bash(f"touch {refused}", "Create another"), text("OK."))
+    fake_api.on("use echo instead", text("Echoing instead."))
     claude = claude_factory.start()
     claude.wait_status("idle")
     pane = shell_pane()
@@ -195,6 +196,7 @@ def test_approve_deny_and_reply_to_the_real_claude_code_from_the_view(world, cla
     wait_until(lambda: any("use echo instead" in r.prompt for r in fake_api.main_requests()), what="the message to reach Claude")
     assert not refused.exists()
 
+    claude.wait_for("Echoing instead.")  # the turn the message started is over (before it, idle is the interrupt's)
     claude.wait_status("idle")
     pane.keys("r")
     pane.wait_for("reply to local:cc1:")
