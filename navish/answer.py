@@ -24,22 +24,29 @@ SETTLE = 0.35
 """Seconds a dialog must have been on screen before it takes keys."""
 
 
-def _find_pane(host: Host, session: Session) -> str:
+def _locate(host: Host, session: Session) -> str:
     """sh that sets `$pane` to Claude Code's pane in the session (the known pane if it still
-    belongs to the session named exactly so, else the session's active pane)."""
+    belongs to the session named exactly so, else the session's active pane) and `$r` to Claude
+    Code's registry file ("" when its pid is unknown)."""
+    registry = "''" if session.claude_pid is None else f"{CLAUDE_SESSIONS}/{session.claude_pid}.json"
     return f"""{session_id_fn(host)}
 id=$(sid {q(session.name)})
 [ -n "$id" ] || exit {EXIT_NO_SESSION}
 pane={q(session.tmux_pane)}
 if [ -z "$pane" ] || [ "$({host.tmux} display-message -p -t "$pane" '#{{session_id}}' 2>/dev/null)" != "$id" ]; then
   pane=$({host.tmux} display-message -p -t "$id:" '#{{pane_id}}')
-fi"""
+fi
+r={registry}"""
 
 
-def _registry_path(session: Session) -> str:
-    if session.claude_pid is None:
-        return "''"
-    return f"{CLAUDE_SESSIONS}/{session.claude_pid}.json"
+def _screen(host: Host) -> str:
+    """sh printing the last lines of `$pane`."""
+    return f'{host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES}'
+
+
+_PRINT_REGISTRY = """if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
+echo"""
+"""sh printing Claude Code's registry entry (capped) on one line."""
 
 
 _GONE = {EXIT_NO_SESSION: "its tmux session is gone"}
@@ -58,12 +65,10 @@ async def read_screen(host: Host, session: Session, timeout: float) -> Screen:
 
 async def _read_once(host: Host, session: Session, timeout: float) -> Screen:
     """One run: the pane Claude Code runs in, its last lines, and Claude Code's registry entry."""
-    script = f"""{_find_pane(host, session)}
+    script = f"""{_locate(host, session)}
 echo "$pane"
-r={_registry_path(session)}
-if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
-echo
-{host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES}"""
+{_PRINT_REGISTRY}
+{_screen(host)}"""
     result = check_result(await host.run(script, timeout=timeout, limit=1 << 20), host, f"reading {one_line(session.ref)}", _GONE)
     pane, registry, text = ([*result.out.split("\n", 2), "", ""])[:3]
     return parse_screen(pane.strip(), registry, text)
@@ -99,17 +104,15 @@ done
 sleep {SETTLE}
 {host.tmux} send-keys -t "$pane" -l -- {tmux_arg(then_type)}
 {host.tmux} send-keys -t "$pane" Enter"""
-    script = f"""{_find_pane(host, session)}
-r={_registry_path(session)}
+    script = f"""{_locate(host, session)}
 [ "$pane" = {q(screen.pane)} ] || exit {EXIT_CHANGED}
-{host.tmux} capture-pane -p -t "$pane" | tail -n {SCREEN_LINES} | expect={q(expect)} awk {q(awk)} || exit {EXIT_CHANGED}
+{_screen(host)} | expect={q(expect)} awk {q(awk)} || exit {EXIT_CHANGED}
 if [ -n "$r" ] && [ -n {q(screen.state)} ]; then grep -Eq {q(state_re)} "$r" 2>/dev/null || exit {EXIT_CHANGED}; fi
 {send}
 {typed}
 i=0
 while [ -n "$r" ] && [ $i -lt 40 ] && grep -Eq {q(state_re)} "$r" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
-if [ -n "$r" ] && [ -r "$r" ]; then head -c 65536 "$r" | tr -d '\\n'; fi
-echo"""
+{_PRINT_REGISTRY}"""
     result = await host.run(script, timeout=timeout + 5, limit=1 << 20)
     if result.returncode == EXIT_CHANGED:
         raise ActionFailed(f"{one_line(session.ref)} changed before the keys went out: nothing sent; look again")
