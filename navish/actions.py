@@ -21,6 +21,7 @@ from .sh import (
     LOCK_REASONS,
     check_result,
     q,
+    require_session_id,
     session_dir,
     session_id_fn,
     tmux_arg,
@@ -44,9 +45,7 @@ class AttachTarget:
 
 async def attach_target(host: Host, session: str, timeout: float) -> AttachTarget:
     """The id of the live session named exactly `session`, and the host's tmux prefix key."""
-    script = f"""{session_id_fn(host)}
-id=$(sid {q(session)})
-[ -n "$id" ] || exit {EXIT_NO_SESSION}
+    script = f"""{require_session_id(host, session)}
 echo "$id"
 {host.tmux} show-options -gv prefix 2>/dev/null || echo C-b"""
     result = check_result(await host.run(script, timeout=timeout), host, "attach", _gone(session))
@@ -63,9 +62,7 @@ class Preview:
 
 async def preview(host: Host, session: str, lines: int, timeout: float) -> Preview:
     """The last `lines` lines of the session's active pane, with SGR colour codes kept."""
-    script = f"""{session_id_fn(host)}
-id=$(sid {q(session)})
-[ -n "$id" ] || exit {EXIT_NO_SESSION}
+    script = f"""{require_session_id(host, session)}
 {host.tmux} capture-pane -p -e -J -t "$id:" -S {-int(lines)} | tail -c {PREVIEW_LIMIT + 1}"""
     result = await host.run(script, timeout=timeout, limit=PREVIEW_LIMIT + 1)
     check_result(result, host, f"preview of {one_line(session)!r}", _gone(session))

@@ -18,7 +18,7 @@ from .errors import ActionFailed
 from .hosts.base import Host
 from .model import Session
 from .sanitize import one_line
-from .sh import CLAUDE_SESSIONS, EXIT_CHANGED, EXIT_NO_SESSION, check_result, q, session_id_fn, tmux_arg
+from .sh import CLAUDE_SESSIONS, EXIT_CHANGED, EXIT_NO_SESSION, check_result, q, require_session_id, tmux_arg
 
 SETTLE = 0.35
 """Seconds a dialog must have been on screen before it takes keys."""
@@ -29,9 +29,7 @@ def _locate(host: Host, session: Session) -> str:
     belongs to the session named exactly so, else the session's active pane) and `$r` to Claude
     Code's registry file ("" when its pid is unknown)."""
     registry = "''" if session.claude_pid is None else f"{CLAUDE_SESSIONS}/{session.claude_pid}.json"
-    return f"""{session_id_fn(host)}
-id=$(sid {q(session.name)})
-[ -n "$id" ] || exit {EXIT_NO_SESSION}
+    return f"""{require_session_id(host, session.name)}
 pane={q(session.tmux_pane)}
 if [ -z "$pane" ] || [ "$({host.tmux} display-message -p -t "$pane" '#{{session_id}}' 2>/dev/null)" != "$id" ]; then
   pane=$({host.tmux} display-message -p -t "$id:" '#{{pane_id}}')

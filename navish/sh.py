@@ -63,6 +63,14 @@ def session_id_fn(host: Host) -> str:
 }}"""
 
 
+def require_session_id(host: Host, name: str) -> str:
+    """Lines that set `$id` to the live tmux session named exactly `name`, else exit
+    `EXIT_NO_SESSION`."""
+    return f"""{session_id_fn(host)}
+id=$(sid {q(name)})
+[ -n "$id" ] || exit {EXIT_NO_SESSION}"""
+
+
 def session_dir(host: Host) -> str:
     """The line that sets `$d` to the host's session dir."""
     return f"d={sh_path(host.session_dir)}"
