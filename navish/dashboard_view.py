@@ -324,6 +324,7 @@ class DashboardView:
             self._answer = None
             self.input.reset()
             self.application.layout.focus(self.table)
+            self.application.invalidate()  # the line closes now, not at the next second's redraw
 
     def answer(self, value: object) -> None:
         """The answer to the question or input line that is open."""
