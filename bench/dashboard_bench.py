@@ -29,17 +29,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prompt_toolkit.application import create_app_session  # noqa: E402
-from prompt_toolkit.data_structures import Size  # noqa: E402
-from prompt_toolkit.input import create_pipe_input  # noqa: E402
-from prompt_toolkit.output import DummyOutput  # noqa: E402
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
-from navish.app import App  # noqa: E402
-from navish.commands.base import Context  # noqa: E402
-from navish.dashboard import Dashboard, toolbar_fragments  # noqa: E402
-from navish.dashboard_view import DashboardView  # noqa: E402
-from navish.model import ATTENTION_ORDER, HostState, Session  # noqa: E402
-from navish.parsing import HostSessions  # noqa: E402
+from navish.app import App
+from navish.commands.base import Context
+from navish.dashboard import Dashboard, toolbar_fragments
+from navish.dashboard_view import DashboardView
+from navish.model import ATTENTION_ORDER, HostState, Session
+from navish.parsing import HostSessions
 
 NOW = 1_700_000_000.0
 
@@ -100,7 +100,7 @@ async def bench(args: argparse.Namespace) -> None:
     model.load(app.registry.sessions())
     load_ms = (time.perf_counter() - start) * 1000
     model.select_index(total // 2)
-    polled = lambda host: app.registry.host(host).polled_at  # noqa: E731
+    polled = lambda host: app.registry.host(host).polled_at
     rows = height - 5
 
     def model_frame() -> None:

@@ -36,7 +36,7 @@ def event(name: str, transcript: str, **fields: object) -> bytes:
 
 def turn(i: int) -> str:
     """What one turn adds to a transcript (Claude Code 2.1's line format, trimmed)."""
-    line = lambda obj: json.dumps(obj, separators=(",", ":")) + "\n"  # noqa: E731
+    line = lambda obj: json.dumps(obj, separators=(",", ":")) + "\n"
     usage = {"input_tokens": 120, "cache_creation_input_tokens": 200, "cache_read_input_tokens": 1000,
              "output_tokens": 30, "service_tier": "standard"}
     return (

@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from navish import poll_script  # noqa: E402
-from navish.app import App  # noqa: E402
-from navish.config import RemoteConfig  # noqa: E402
-from navish.hosts.base import build_program  # noqa: E402
-from navish.hosts.ssh import SshPool  # noqa: E402
-from tests.sshd import Sshd, free_port, keygen  # noqa: E402
+from navish import poll_script
+from navish.app import App
+from navish.config import RemoteConfig
+from navish.hosts.base import build_program
+from navish.hosts.ssh import SshPool
+from tests.sshd import Sshd, free_port, keygen
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -113,7 +113,7 @@ def ssh_base(spec: RemoteConfig, socket: Path) -> list[str]:
 async def bench_controlmaster(specs: list[RemoteConfig], cycles: int, tmp: Path) -> tuple[float, float]:
     masters: list[int] = []
     sockets = [tmp / f"cm-{spec.port}" for spec in specs]
-    for spec, socket in zip(specs, sockets):
+    for spec, socket in zip(specs, sockets, strict=True):
         base = ssh_base(spec, socket)
         subprocess.run([*base[:1], "-fNM", "-o", "ControlPersist=600", *base[1:]], check=True)
         check = subprocess.run([*base, "-O", "check"], capture_output=True, text=True)
@@ -127,17 +127,17 @@ async def bench_controlmaster(specs: list[RemoteConfig], cycles: int, tmp: Path)
         out, _ = await proc.communicate(program)
         assert proc.returncode == 0 and b"\nT 0\n" in out
 
-    await asyncio.gather(*(poll_one(s, k) for s, k in zip(specs, sockets)))  # warm up
+    await asyncio.gather(*(poll_one(s, k) for s, k in zip(specs, sockets, strict=True)))  # warm up
     times, cpu = [], []
     try:
         for _ in range(cycles):
             cpu0 = children_cpu() + sum(proc_cpu(pid) for pid in masters)
             t0 = time.perf_counter()
-            await asyncio.gather(*(poll_one(s, k) for s, k in zip(specs, sockets)))
+            await asyncio.gather(*(poll_one(s, k) for s, k in zip(specs, sockets, strict=True)))
             times.append(time.perf_counter() - t0)
             cpu.append(children_cpu() + sum(proc_cpu(pid) for pid in masters) - cpu0)
     finally:
-        for spec, socket in zip(specs, sockets):
+        for spec, socket in zip(specs, sockets, strict=True):
             subprocess.run([*ssh_base(spec, socket), "-O", "exit"], capture_output=True)
     return statistics.median(times), statistics.median(cpu)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.sshd import Sshd, free_port, keygen  # noqa: E402
+from tests.sshd import Sshd, free_port, keygen
 
 NAVISH = str(Path(sys.executable).parent / "navish")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -136,7 +136,7 @@ def client_env(root: Path, servers: list[Sshd], proxies: list[Proxy], key: Path,
     for i, proxy in enumerate(proxies):
         config += (f'\n[remotes.h{i}]\nhost = "127.0.0.1"\nport = {proxy.port}\nuser = "root"\n'
                    f'key = "{key}"\nknown_hosts = "{root / "known_proxied"}"\n')
-    (root / "known_proxied").write_text("".join(f"[127.0.0.1]:{p.port} {s.public_host_key()}\n" for p, s in zip(proxies, servers)))
+    (root / "known_proxied").write_text("".join(f"[127.0.0.1]:{p.port} {s.public_host_key()}\n" for p, s in zip(proxies, servers, strict=True)))
     (home / ".config" / "navish" / "config.toml").write_text(config)
     return {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_STATE_HOME": str(home / "state"), "TMUX_TMPDIR": str(root / "client-tmux"), "LANG": "C.UTF-8"}
@@ -210,7 +210,7 @@ def cm_latencies(bases: list[list[str]], servers: list[Sshd], changes: int, inte
 
 def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return f"p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms"
 
 

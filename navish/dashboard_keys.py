@@ -200,7 +200,7 @@ class Actions:
                 self.view.say(f"hosts: {one_line(self.model.mode)}")
                 return
             mode = mode.strip() or "all"
-            if mode not in FILTER_MODES and mode not in self.view.app.registry.host_names():
+            if mode not in FILTER_MODES and not self.view.app.registry.has_host(mode):
                 self.view.say_error(f"no host named {one_line(mode)!r} (hosts: {', '.join(one_line(h) for h in hosts)})")
                 return
             self._set_hosts(mode)

@@ -42,6 +42,7 @@ from .dashboard_controls import STYLE, DetailControl, TableControl
 from .dashboard_keys import KEYS, Actions, key_bindings
 from .errors import NavishError
 from .hosts.base import AttachCommand
+from .hub import Throttled
 from .registry import ATTENTION, Change
 from .sanitize import one_line, pane_text
 
@@ -93,6 +94,8 @@ class DashboardView:
             refresh_interval=1.0,
         )
         self.application.ttimeoutlen = ESCAPE_WAIT
+        self._redraw = Throttled(self.application.invalidate)
+        """Redraws for changes in the background; keys redraw at once, on their own."""
 
     # -- layout --------------------------------------------------------------------------------
     def _layout(self) -> Layout:
@@ -358,7 +361,7 @@ class DashboardView:
         self.actions.select_wanted()
         if self.model.selected != before:
             self.selection_moved()
-        self.application.invalidate()
+        self._redraw()
 
     # -- the run -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -369,6 +372,7 @@ class DashboardView:
             await self.application.run_async(handle_sigint=False, set_exception_handler=False)
         finally:
             unsubscribe()
+            self._redraw.cancel()
             for task in (self.actions.task, self._preview):
                 if task is not None and not task.done():
                     task.cancel()

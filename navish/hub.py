@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[list[Change]], None]
 
+REDRAW_EVERY = 0.05
+"""Seconds between two redraws for changes in the background: 500 hosts landing results must
+not keep the screen redrawing (each redraw holds the loop, and the keys, for milliseconds)."""
+
 
 class Hub:
     def __init__(self) -> None:
@@ -44,3 +48,34 @@ class Hub:
                 subscriber(batch)
             except Exception:  # one broken consumer must not starve the others
                 log.exception("change subscriber failed")
+
+
+class Throttled:
+    """Calls `action` at once, then at most once every `interval` seconds: a burst of calls costs
+    one call per interval, and the last one is always followed by a call."""
+
+    def __init__(self, action: Callable[[], None], interval: float = REDRAW_EVERY):
+        self.action = action
+        self.interval = interval
+        self._last = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __call__(self) -> None:
+        if self._timer is not None:
+            return  # a call is already due
+        loop = asyncio.get_running_loop()
+        wait = self._last + self.interval - loop.time()
+        if wait <= 0:
+            self._fire()
+        else:
+            self._timer = loop.call_later(wait, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._last = asyncio.get_running_loop().time()
+        self.action()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

@@ -76,10 +76,14 @@ def _shown(session: Session) -> tuple[object, ...]:
 @dataclass
 class Registry:
     """The only writer of host state: every update returns the `Change` it made, in time
-    proportional to that host's sessions; counts by status are kept per host."""
+    proportional to that host's sessions. Counts by status are kept per host and summed over the
+    remotes as they change, so the prompt and toolbar read them without a walk over the hosts."""
 
     _hosts: dict[str, HostStatus] = field(default_factory=dict)
     _counts: dict[str, Counter[str]] = field(default_factory=dict)
+    _remote_counts: Counter[str] = field(default_factory=Counter)
+    _order: list[str] | None = None
+    """Host names in display order (this machine first), sorted again only when hosts come or go."""
 
     # -- hosts ---------------------------------------------------------------------------
     def add_host(self, name: str, cache_ttl: float) -> None:
@@ -87,10 +91,12 @@ class Registry:
         current = self._hosts.get(name)
         self._hosts[name] = replace(current, cache_ttl=cache_ttl) if current else HostStatus(name, cache_ttl)
         self._counts.setdefault(name, Counter())
+        self._order = None
 
     def remove_host(self, name: str) -> Change:
         before = self._hosts.pop(name, None)
-        self._counts.pop(name, None)
+        self._set_counts(name, None)
+        self._order = None
         return Change(name, removed=before.sessions if before else ())
 
     def host(self, name: str) -> HostStatus:
@@ -99,19 +105,28 @@ class Registry:
         except KeyError:
             raise NotFound(f"no host named {name!r} (hosts: {', '.join(self._hosts)})") from None
 
+    def has_host(self, name: str) -> bool:
+        return name in self._hosts
+
     def hosts(self) -> list[HostStatus]:
-        return sorted(self._hosts.values(), key=lambda h: (not h.is_local, h.name))
+        return [self._hosts[name] for name in self.host_names()]
 
     def host_names(self) -> list[str]:
-        return [h.name for h in self.hosts()]
+        if self._order is None:
+            self._order = sorted(self._hosts, key=lambda name: (name != LOCAL, name))
+        return list(self._order)
 
     def counts(self, mode: str = "all") -> Counter[str]:
-        """Sessions by shown status on the reachable hosts `mode` selects ("needs you" under `ATTENTION`)."""
-        total: Counter[str] = Counter()
-        for name, counts in self._counts.items():
-            if host_in_mode(name, mode):
-                total.update(counts)
-        return total
+        """Sessions by shown status on the reachable hosts `mode` selects ("needs you" under
+        `ATTENTION`); a new Counter, in time independent of the number of hosts."""
+        local = self._counts.get(LOCAL, Counter())
+        if mode == "all":
+            return local + self._remote_counts
+        if mode == "local":
+            return +local
+        if mode == "remote":
+            return +self._remote_counts
+        return +self._counts.get(mode, Counter())
 
     # -- snapshots -----------------------------------------------------------------------
     def apply_poll(self, name: str, found: HostSessions, *, polled_at: float, duration: float) -> Change:
@@ -153,11 +168,22 @@ class Registry:
     def _update(self, name: str, **values: object) -> Change:
         before = self._hosts[name]
         after = self._hosts[name] = replace(before, **values)  # type: ignore[arg-type]
-        self._counts[name] = Counter(s.display_status for s in after.sessions if s.tracked and not s.offline)
-        self._counts[name][ATTENTION] = sum(1 for s in after.sessions if s.needs_attention)
+        counts = Counter(s.display_status for s in after.sessions if s.tracked and not s.offline)
+        counts[ATTENTION] = sum(1 for s in after.sessions if s.needs_attention)
+        self._set_counts(name, counts)
         return _diff(before, after)
 
-    # -- sessions ------------------------------------------------------------------------
+    def _set_counts(self, name: str, counts: Counter[str] | None) -> None:
+        """Replace one host's counts (None: the host is gone), keeping the remotes' sum in step."""
+        before = self._counts.pop(name, None)
+        if counts is not None:
+            self._counts[name] = counts
+        if name != LOCAL:
+            if before:
+                self._remote_counts.subtract(before)
+            if counts:
+                self._remote_counts.update(counts)
+            self._remote_counts = +self._remote_counts  # drop the statuses that reached zero
     # -- sessions ------------------------------------------------------------------------
     def sessions(self, mode: str = "all", *, include_untracked: bool = False) -> list[Session]:
         """All known sessions of the hosts that `mode` selects, unsorted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import shutil
 import signal
@@ -28,6 +29,7 @@ from .hosts.base import AttachCommand, run_attach
 from .model import LOCAL, Session, attention_rank
 from .notify import Notifier, NotifySettings
 from .pager import page, pager_argv, too_long
+from .hub import Throttled
 from .registry import Change
 from .sanitize import BIDI_CONTROLS, one_line, pane_text
 from .shell_busy import Busy
@@ -115,6 +117,8 @@ class Shell:
             key_bindings=key_bindings(search),
             enable_history_search=search.active,
         )
+        self._redraw = Throttled(self.session.app.invalidate)
+        """Redraws for changes in the background; keys redraw at once, on their own."""
         self.questions: PromptSession[str] = PromptSession(style=STYLE)
         self.context = Context.for_terminal(
             app, run_attached=self._run_attached, confirm=self._confirm, ask=self._ask, say=self._say, out=self._say,
@@ -165,15 +169,19 @@ class Shell:
         return Snapshot(sessions, tuple(n for n in self.app.registry.host_names() if n != LOCAL))
 
     def _still_needs_you(self, session: Session) -> bool:
-        status = self.app.registry.host(session.host) if session.host in self.app.registry.host_names() else None
+        status = self.app.registry.host(session.host) if self.app.registry.has_host(session.host) else None
         now = next((s for s in status.sessions if s.name == session.name), None) if status else None
         return now is not None and now.needs_attention
 
     def _on_changes(self, changes: list[Change]) -> None:
         """Snapshots landed (one call per loop tick): notices and notifications for sessions that
         newly need the user, and a redraw."""
-        status = self.app.registry.hosts()
-        first_poll = {h.name for h in status if h.polled_at is not None} - self._seen_hosts
+        registry = self.app.registry
+        first_poll = {
+            c.host
+            for c in changes
+            if c.host not in self._seen_hosts and registry.has_host(c.host) and registry.host(c.host).polled_at is not None
+        }
         self._seen_hosts |= first_poll
         present = [s for change in changes for s in (*change.added, *(new for _, new in change.changed))]
         for change in changes:  # the sessions that ask for the user, kept in step with the changes
@@ -188,7 +196,7 @@ class Shell:
         for session in fresh:
             self._notice(notice_line(session))
         self.notifier.announce(fresh)
-        self.session.app.invalidate()
+        self._redraw()
 
     def _notice(self, line: str) -> None:
         if self.attached:
@@ -294,12 +302,14 @@ class Shell:
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> int:
         unsubscribe = self.app.hub.subscribe(self._on_changes)
+        gc.freeze()  # what start-up built lives as long as the shell: full collections skip it
         self.app.start()
         try:
             with self._between_prompts():
                 return await self._loop()
         finally:
             unsubscribe()
+            self._redraw.cancel()
             await self.notifier.close()
 
     def _between_prompts(self) -> contextlib.AbstractContextManager[None]:

@@ -65,6 +65,20 @@ def test_polls_of_unknown_or_removed_hosts_are_ignored():
     assert reg.host_names() == []
 
 
+def test_counts_follow_every_update_in_every_mode():
+    reg = registry(local=[s("a", "working")], dev=[s("api", "permission", host="dev"), s("web", "working", host="dev")], ci=[])
+    assert reg.counts() == {"working": 2, "permission": 1, "needs you": 1}
+    assert reg.counts("local") == {"working": 1} and reg.counts("dev") == {"working": 1, "permission": 1, "needs you": 1}
+    reg.apply_poll("ci", HostSessions((s("build", "error", host="ci"),)), polled_at=200.0, duration=0.1)
+    assert reg.counts("remote") == {"working": 1, "permission": 1, "error": 1, "needs you": 2}
+    reg.mark_failed("dev", HostState.OFFLINE, "connection refused")  # offline sessions are not counted
+    assert reg.counts() == {"working": 1, "error": 1, "needs you": 1}
+    reg.remove_host("ci")
+    assert reg.counts() == {"working": 1} and reg.counts("remote") == {} and reg.counts("ci") == {}
+    reg.counts()["working"] += 5  # a caller's copy, never the registry's
+    assert reg.counts()["working"] == 1
+
+
 def test_add_host_keeps_known_sessions():
     reg = registry(dev=[s("a", host="dev")])
     reg.add_host("dev", cache_ttl=99)

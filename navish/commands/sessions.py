@@ -67,7 +67,7 @@ def _host_warnings(app: App, pending: list[str], mode: str) -> list[str]:
 
 async def _filter(ctx: Context, a: dict[str, Any]) -> Result:
     mode = a["mode"]
-    if mode is not None and mode not in FILTER_MODES and mode not in ctx.app.registry.host_names():
+    if mode is not None and mode not in FILTER_MODES and not ctx.app.registry.has_host(mode):
         raise UsageError(f"filter: expected all, local, remote or a host name ({', '.join(ctx.app.registry.host_names())}), not {one_line(mode)!r}")
     ctx.app.set_filter(mode or next_filter_mode(ctx.app.filter_mode))
     return Result(f"filter: {ctx.app.filter_mode}")
