@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
+import queue
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -69,66 +72,111 @@ def time_to_list(env: dict[str, str], total: int) -> tuple[float, int]:
     return elapsed, peak
 
 
-class PaneOutput:
-    """Counts what the pane writes (tmux pipe-pane into a FIFO), so the measurement waits for the
-    shell's output instead of spinning on capture-pane: a spinning probe would take a core of this
-    2-core machine from the shell it measures."""
+class Driver:
+    """The shell's pane, driven through one tmux control-mode client: keys in, the screen out, and
+    a wake-up each time the pane writes. No process is started per key (a new tmux client may
+    wait long for its binary to be paged in), and nothing spins (a spinning probe would take a
+    core of this 2-core machine from the shell it measures)."""
 
-    def __init__(self, tmux: list[str], fifo: Path):
-        os.mkfifo(fifo)
-        self.chunks = 0
+    def __init__(self, tmux: list[str]):
+        self.proc = subprocess.Popen([*tmux, "-C", "attach", "-t", "d"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.writes = 0
         self.changed = threading.Condition()
-        threading.Thread(target=self._read, args=(fifo,), daemon=True).start()
-        subprocess.run([*tmux, "pipe-pane", "-t", "d", f"exec cat > {fifo}"], check=True)
+        self.replies: queue.Queue[list[str]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.replies.get(timeout=30)  # the attach command's own reply
 
-    def _read(self, fifo: Path) -> None:
-        with open(fifo, "rb", buffering=0) as pipe:
-            while pipe.read(65536):
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        reply: list[str] | None = None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            if reply is not None:
+                if line.startswith(("%end ", "%error ")):
+                    self.replies.put(reply)
+                    reply = None
+                else:
+                    reply.append(line)
+            elif line.startswith("%begin "):
+                reply = []
+            elif line.startswith("%output "):
                 with self.changed:
-                    self.chunks += 1
+                    self.writes += 1
                     self.changed.notify_all()
 
-    def wait_for(self, text: str, screen: Callable[[], str], timeout: float = 30) -> None:
-        """Until `text` is on the screen, looking again each time the pane writes, and every
-        10 ms besides (tmux passes output to the pipe before it draws it)."""
+    def command(self, *words: str) -> list[str]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(" ".join(shlex.quote(w) for w in words).encode() + b"\n")
+        self.proc.stdin.flush()
+        return self.replies.get(timeout=30)
+
+    def screen(self) -> str:
+        return "\n".join(self.command("capture-pane", "-p", "-t", "d"))
+
+    def wait_for(self, shown: Callable[[list[str]], bool], timeout: float = 30) -> list[str]:
+        """Until the screen's lines are `shown`, looking again each time the pane writes (and
+        every 10 ms besides, in case a write is told before it is drawn)."""
         deadline = time.monotonic() + timeout
         while True:
-            seen = self.chunks
-            if text in screen():
-                return
+            seen = self.writes
+            lines = self.screen().splitlines()
+            if shown(lines):
+                return lines
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{text!r} did not show")
+                raise TimeoutError("the screen did not show what was waited for:\n" + "\n".join(lines))
             with self.changed:
-                self.changed.wait_for(lambda seen=seen: self.chunks != seen, timeout=0.01)
+                self.changed.wait_for(functools.partial(self._written_since, seen), timeout=0.01)
+
+    def _written_since(self, seen: int) -> bool:
+        return self.writes != seen
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
 
 
-def echo_latencies(env: dict[str, str], root: Path, keys: int) -> tuple[list[float], str]:
-    """Seconds from each key sent to the shell until it shows, and the toolbar at the end."""
-    socket = str(root / "driver.sock")
-    tmux = ["tmux", "-S", socket]
-    subprocess.run([*tmux, "new-session", "-d", "-s", "d", "-x", "160", "-y", "40", f"env -u TMUX {NAVISH}"], env=env, check=True)
+def prompt_shows(typed: str, lines: list[str]) -> bool:
+    """The prompt line ends with `typed`."""
+    return any(line.rstrip().endswith("> " + typed) for line in lines)
 
-    def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "d"], capture_output=True, text=True).stdout
 
+def toolbar(lines: list[str]) -> str:
+    return next((line.strip() for line in lines if "filter: " in line), "")
+
+
+def echo_latencies(env: dict[str, str], root: Path, keys: int) -> tuple[list[float], float, str, str]:
+    """Seconds from each key sent to the shell until it shows, one key every 100 ms: `keys` of
+    them, and on until no host is still connecting (at most 60 s more). Also how long that took,
+    the toolbar at the end, and how long the shell ran and waited for a CPU meanwhile."""
+    tmux = ["tmux", "-S", str(root / f"driver-{time.monotonic_ns()}.sock")]
+    subprocess.run([*tmux, "new-session", "-d", "-s", "d", "-x", "200", "-y", "40", f"exec env -u TMUX {NAVISH}"], env=env, check=True)
+    shell = int(subprocess.run([*tmux, "display", "-p", "-t", "d", "#{pane_pid}"], capture_output=True, text=True, check=True).stdout)
     try:
-        output = PaneOutput(tmux, root / "pane.fifo")
-        output.wait_for("filter: ", screen)  # the toolbar: the prompt is up
-        result = []
+        driver = Driver(tmux)
+        lines = driver.wait_for(lambda lines: bool(toolbar(lines)))  # the prompt is up
+        result: list[float] = []
         typed = ""
-        for i in range(keys):
-            char = "abcdefghij"[i % 10]
-            typed += char
+        started = time.monotonic()
+        until = time.monotonic() + keys / 10 + 60
+        while len(result) < keys or ("…" in toolbar(lines) and time.monotonic() < until):
+            if len(typed) == 100:  # a fresh line: the prompt line stays on the screen
+                driver.command("send-keys", "-t", "d", "C-u")
+                lines = driver.wait_for(lambda lines: any(line.rstrip().endswith(">") for line in lines))
+                typed = ""
+            typed += "abcdefghij"[len(result) % 10]
             t0 = time.monotonic()
-            subprocess.run([*tmux, "send-keys", "-t", "d", "-l", char], check=True)
-            output.wait_for(typed[-20:], screen)
+            driver.command("send-keys", "-t", "d", "-l", typed[-1])
+            lines = driver.wait_for(functools.partial(prompt_shows, typed))
             result.append(time.monotonic() - t0)
             time.sleep(max(0.1 - (time.monotonic() - t0), 0))
-        toolbar = next((line.strip() for line in screen().splitlines() if "filter: " in line), "")
-        return result, toolbar
+        ran, waited = (int(n) / 1e9 for n in Path(f"/proc/{shell}/schedstat").read_text().split()[:2])
+        driver.close()
+        return result, time.monotonic() - started, toolbar(lines), f"the shell ran {ran:.1f} s and waited {waited:.1f} s for a CPU"
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
-        (root / "pane.fifo").unlink(missing_ok=True)
+        while Path(f"/proc/{shell}").exists():  # gone, with its connections, before what comes next
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -149,11 +197,12 @@ def hosts_on_their_own_core(servers: list[Sshd], world_tmux: int) -> Iterator[No
             os.sched_setaffinity(pid, cpus)
 
 
-def print_echo(where: str, echo: list[float], toolbar: str) -> None:
+def print_echo(where: str, echo: list[float], elapsed: float, toolbar: str, cpu: str) -> None:
     echo = sorted(echo)
     p99 = echo[min(len(echo) - 1, round(0.99 * (len(echo) - 1)))]
     print(f"key echo in the shell while they connect, {where}: p50 {statistics.median(echo) * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms, max {echo[-1] * 1000:.0f} ms\n    toolbar after {len(echo) / 10:.0f} s: {toolbar}", flush=True)
+          f"p99 {p99 * 1000:.0f} ms, max {echo[-1] * 1000:.0f} ms ({len(echo)} keys)\n"
+          f"    after {elapsed:.0f} s, {cpu}; toolbar: {toolbar}", flush=True)
 
 
 def no_remotes_ls(root: Path) -> tuple[float, bool]:
