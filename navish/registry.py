@@ -76,12 +76,17 @@ def _shown(session: Session) -> tuple[object, ...]:
 @dataclass
 class Registry:
     """The only writer of host state: every update returns the `Change` it made, in time
-    proportional to that host's sessions. Counts by status are kept per host and summed over the
-    remotes as they change, so the prompt and toolbar read them without a walk over the hosts."""
+    proportional to that host's sessions. It keeps indexes in step with every update, so that the
+    prompt, the toolbar, name resolution and the attention set never walk over all the hosts."""
 
     _hosts: dict[str, HostStatus] = field(default_factory=dict)
     _counts: dict[str, Counter[str]] = field(default_factory=dict)
     _remote_counts: Counter[str] = field(default_factory=Counter)
+    """The remotes' counts summed."""
+    _by_name: dict[str, dict[str, Session]] = field(default_factory=dict)
+    """Session name → {host: session}."""
+    _asking: dict[str, Session] = field(default_factory=dict)
+    """`HOST:SESSION` → each tracked session that asks for the user, offline ones included."""
     _order: list[str] | None = None
     """Host names in display order (this machine first), sorted again only when hosts come or go."""
 
@@ -96,6 +101,7 @@ class Registry:
     def remove_host(self, name: str) -> Change:
         before = self._hosts.pop(name, None)
         self._set_counts(name, None)
+        self._reindex(before.sessions if before else (), ())
         self._order = None
         return Change(name, removed=before.sessions if before else ())
 
@@ -171,7 +177,21 @@ class Registry:
         counts = Counter(s.display_status for s in after.sessions if s.tracked and not s.offline)
         counts[ATTENTION] = sum(1 for s in after.sessions if s.needs_attention)
         self._set_counts(name, counts)
+        self._reindex(before.sessions, after.sessions)
         return _diff(before, after)
+
+    def _reindex(self, before: tuple[Session, ...], after: tuple[Session, ...]) -> None:
+        """One host's sessions went from `before` to `after`: the name and attention indexes follow."""
+        for session in before:
+            on_hosts = self._by_name.get(session.name, {})
+            on_hosts.pop(session.host, None)
+            if not on_hosts:
+                self._by_name.pop(session.name, None)
+            self._asking.pop(session.ref, None)
+        for session in after:
+            self._by_name.setdefault(session.name, {})[session.host] = session
+            if session.tracked and session.asks_for_user:
+                self._asking[session.ref] = session
 
     def _set_counts(self, name: str, counts: Counter[str] | None) -> None:
         """Replace one host's counts (None: the host is gone), keeping the remotes' sum in step."""
@@ -206,7 +226,7 @@ class Registry:
                 if session.name == name:
                     return session
             raise NotFound(f"no session {name!r} on {host}{_unknown_hint(status)}")
-        matches = [s for h in self.hosts() for s in h.sessions if s.name == name]
+        matches = sorted(self._by_name.get(name, {}).values(), key=lambda s: (s.host != LOCAL, s.host))
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -217,7 +237,7 @@ class Registry:
     def attention_refs(self, *, include_offline: bool = False) -> dict[str, Session]:
         """Sessions that need the user now, by `HOST:SESSION`; with `include_offline`, also those
         last known to (so a host coming back does not announce them again)."""
-        return {s.ref: s for s in self.sessions() if (s.asks_for_user if include_offline else s.needs_attention)}
+        return {ref: s for ref, s in self._asking.items() if include_offline or s.needs_attention}
 
 
 def _diff(before: HostStatus, after: HostStatus) -> Change:

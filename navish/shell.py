@@ -98,8 +98,7 @@ class Shell:
         self.log_file = log_file
         self.attached = False
         self._pending_notices: list[str] = []
-        self._asking = app.registry.attention_refs(include_offline=True)
-        self._attention = AttentionMemory(self._asking)
+        self._attention = AttentionMemory(app.registry.attention_refs(include_offline=True))
         self._seen_hosts: set[str] = set()
         self._logged: set[str] = set()
         self._busy: Busy | None = None
@@ -184,15 +183,8 @@ class Shell:
         }
         self._seen_hosts |= first_poll
         present = [s for change in changes for s in (*change.added, *(new for _, new in change.changed))]
-        for change in changes:  # the sessions that ask for the user, kept in step with the changes
-            for session in change.removed:
-                self._asking.pop(session.ref, None)
-        for session in present:
-            if session.tracked and session.asks_for_user:
-                self._asking[session.ref] = session
-            else:
-                self._asking.pop(session.ref, None)
-        fresh = [s for s in self._attention.update(dict(self._asking), present, self.app.clock()) if s.host not in first_poll]
+        asking = registry.attention_refs(include_offline=True)
+        fresh = [s for s in self._attention.update(asking, present, self.app.clock()) if s.host not in first_poll]
         for session in fresh:
             self._notice(notice_line(session))
         self.notifier.announce(fresh)

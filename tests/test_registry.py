@@ -79,6 +79,22 @@ def test_counts_follow_every_update_in_every_mode():
     assert reg.counts()["working"] == 1
 
 
+def test_name_and_attention_indexes_follow_every_update():
+    reg = registry(local=[s("api", "permission")], dev=[s("api", host="dev"), s("web", "waiting", host="dev")])
+    with pytest.raises(Ambiguous, match="local:api, dev:api"):
+        reg.resolve("api")
+    assert set(reg.attention_refs()) == {"local:api", "dev:web"}
+    reg.apply_poll("local", HostSessions((s("other"),)), polled_at=200.0, duration=0.1)  # api gone here
+    assert reg.resolve("api").ref == "dev:api" and reg.resolve("other").ref == "local:other"
+    assert set(reg.attention_refs()) == {"dev:web"}
+    reg.mark_failed("dev", HostState.OFFLINE, "connection refused")
+    assert reg.attention_refs() == {} and set(reg.attention_refs(include_offline=True)) == {"dev:web"}
+    reg.remove_host("dev")
+    assert reg.attention_refs(include_offline=True) == {}
+    with pytest.raises(NotFound):
+        reg.resolve("web")
+
+
 def test_add_host_keeps_known_sessions():
     reg = registry(dev=[s("a", host="dev")])
     reg.add_host("dev", cache_ttl=99)
