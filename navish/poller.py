@@ -81,7 +81,7 @@ class HostMonitor:
         self._last_frame = time.monotonic()
         if first:
             self.watch_note = ""
-        self.on_change(self.registry.heartbeat(self.host.name, self.clock()))
+        self.on_change(self.registry.heartbeat(self.host.name, self.clock(), STALE_AFTER))
 
     def watch_stopped(self) -> None:
         self._last_frame = None
@@ -150,10 +150,11 @@ class HostMonitor:
 async def poll_loop(monitors: Callable[[], Iterable[HostMonitor]], interval: Callable[[], float]) -> None:
     """Start a poll of every idle host that is not watched, each `interval`, spread evenly over
     the interval (500 polls at once would hold the event loop, and the prompt, for a moment);
-    results land on their own."""
+    results land on their own. Watched hosts take no turn: with all hosts watched, the loop
+    wakes once per interval."""
     loop = asyncio.get_running_loop()
     while True:
-        cycle = list(monitors())
+        cycle = [monitor for monitor in monitors() if not monitor.watching]
         started = loop.time()
         for done, monitor in enumerate(cycle, 1):
             if not monitor.busy and not monitor.watching:

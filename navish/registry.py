@@ -34,6 +34,9 @@ class HostStatus:
     """Wall-clock time of the last successful poll; None if never reached."""
     poll_duration: float | None = None
     error: str | None = None
+    fresh_for: float | None = None
+    """Seconds the last word from the host stays fresh while its watcher vouches for it with
+    heartbeats (their interval, with room for a late one); None: a polled host, fresh for its TTL."""
 
     @property
     def is_local(self) -> bool:
@@ -45,7 +48,7 @@ class HostStatus:
     def is_stale(self, now: float) -> bool:
         """True when the last good poll is older than the host's TTL (or there was none)."""
         age = self.age(now)
-        return age is None or age > self.cache_ttl
+        return age is None or age > (self.fresh_for or self.cache_ttl)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class Registry:
             polled_at=polled_at,
             poll_duration=duration,
             error=None,
+            fresh_for=None,
         )
 
     def mark_failed(self, name: str, state: HostState, error: str) -> Change:
@@ -156,15 +160,16 @@ class Registry:
         sessions = tuple(replace(s, offline=True) for s in self._hosts[name].sessions)
         return self._update(name, state=state, sessions=sessions, error=error)
 
-    def heartbeat(self, name: str, at: float) -> Change:
-        """The host's watcher was heard from: it is connected and its snapshot is current."""
+    def heartbeat(self, name: str, at: float, fresh_for: float) -> Change:
+        """The host's watcher was heard from: it is connected, and its snapshot is current for
+        `fresh_for` seconds more."""
         if name not in self._hosts:
             return Change(name)
         current = self._hosts[name]
         if current.state is HostState.CONNECTED and current.error is None:
-            self._hosts[name] = replace(current, polled_at=at)  # nothing shown changes: no diff, no recount
+            self._hosts[name] = replace(current, polled_at=at, fresh_for=fresh_for)  # nothing shown changes: no diff
             return Change(name)
-        return self._update(name, state=HostState.CONNECTED, polled_at=at, error=None)
+        return self._update(name, state=HostState.CONNECTED, polled_at=at, error=None, fresh_for=fresh_for)
 
     def set_state(self, name: str, state: HostState) -> Change:
         if name not in self._hosts:

@@ -9,7 +9,8 @@ whenever it changed: after a file in one of DIRs was written, created or removed
 Linux, kqueue on BSD and macOS, and a `stat` of each dir and file there once a second: never a
 fork), and, for tmux sessions coming and going without Claude Code, after a check every
 `TMUX_EVERY` seconds: the tmux server's pane processes from /proc (no fork), and a `tmux
-list-panes` with TMUX (the shell words that run tmux there) every `FULL_EVERY` seconds. Between changes it prints a heartbeat every `BEAT` seconds. Frames:
+list-panes` with TMUX (the shell words that run tmux there) every `FULL_EVERY` seconds if the
+server did anything meanwhile. Between changes it prints a heartbeat every `BEAT` seconds. Frames:
 
     @snapshot <bytes>\\n<that many bytes>
     @beat <epoch seconds>\\n
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 
-BEAT = 5.0
+BEAT = 10.0
 TMUX_EVERY = 5.0
 FULL_EVERY = 60.0
 DEBOUNCE = 0.005
@@ -54,6 +55,7 @@ def main(argv):
             next_tmux = now + TMUX_EVERY
         if changed:
             snapshot = _snapshot(poll)
+            tmux_state.seen()  # the poll asked tmux: what its server did so far is in the snapshot
             digest = hashlib.sha1(snapshot).digest()
             if digest != last:
                 out.write(b"@snapshot %d\n" % len(snapshot) + snapshot)
@@ -76,8 +78,10 @@ def _snapshot(poll):
 
 class _Tmux:
     """Whether tmux sessions came, went or were renamed. On Linux, the tmux server's children
-    (one per pane) are read from /proc each time, which costs no fork; `tmux list-panes` runs
-    every `FULL_EVERY` seconds (a rename changes no process), and wherever /proc cannot say."""
+    (one per pane) are read from /proc each time, which costs no fork. A rename changes no
+    process, so `tmux list-panes` runs every `FULL_EVERY` seconds, but only once the server has
+    done something since it was last asked (its context switches in /proc: an idle server never
+    wakes), and wherever /proc cannot say."""
 
     def __init__(self, words):
         self.words = shlex.split(words)
@@ -85,14 +89,33 @@ class _Tmux:
         self.children = None
         self.panes = None
         self.listed_at = -float("inf")
+        self.activity = None
 
     def changed(self):
         before = (self.children, self.panes)
         self.children = self._children()
-        if self.children is None or time.monotonic() - self.listed_at >= FULL_EVERY:
+        if self.children is None or (time.monotonic() - self.listed_at >= FULL_EVERY and self._woke()):
             self.panes = self._list()
             self.children = self._children()
+            self.seen()
         return (self.children, self.panes) != before
+
+    def seen(self):
+        """Everything the tmux server did so far is known (it was just asked)."""
+        self.activity = self._activity()
+
+    def _woke(self):
+        now = self._activity()
+        return now is None or now != self.activity
+
+    def _activity(self):
+        if self.server is None:
+            return None
+        try:
+            with open("/proc/%s/status" % self.server, "rb") as f:
+                return [line for line in f.read().splitlines() if b"ctxt_switches:" in line]
+        except OSError:
+            return None
 
     def _children(self):
         if self.server is None:

@@ -299,6 +299,14 @@ def test_staleness_by_ttl():
     assert h.age(90.0) == 0.0  # clock went back
 
 
+def test_a_watched_host_is_fresh_for_its_heartbeats_promise_not_its_ttl():
+    reg = registry(local=[])  # TTL 10 s
+    reg.heartbeat("local", 200.0, fresh_for=30.0)  # beats every 10 s: a TTL under that would flicker
+    assert not reg.host("local").is_stale(225.0) and reg.host("local").is_stale(231.0)
+    reg.apply_poll("local", HostSessions(()), polled_at=300.0, duration=0.1)  # polled again: its TTL
+    assert reg.host("local").is_stale(311.0)
+
+
 def test_never_polled_host_is_stale():
     reg = registry(gpu=None)
     assert reg.host("gpu").age(1.0) is None and reg.host("gpu").is_stale(1.0)

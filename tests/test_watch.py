@@ -114,3 +114,22 @@ def test_a_remote_is_watched_over_its_pooled_connection(world, tmux, sshd_factor
     finally:
         _stop(proc)
         subprocess.run(["tmux", "kill-server"], env=remote_env)
+
+
+def test_the_watcher_sees_a_rename_and_leaves_an_idle_tmux_server_unasked(world, tmux, monkeypatch):
+    """A rename changes no process: only `tmux list-panes` can tell. The watcher asks at most every
+    FULL_EVERY seconds (0 here), and only once the server did something since it last asked."""
+    from navish import watcher
+
+    monkeypatch.setattr(watcher, "FULL_EVERY", 0.0)
+    tmux.new("api")
+    state = watcher._Tmux("tmux")
+    listings = []
+    listed = state._list
+    monkeypatch.setattr(state, "_list", lambda: listings.append(1) or listed())
+    assert state.changed() and b" api\n" in state.panes  # the first look lists the panes
+    assert not state.changed() and not state.changed()
+    assert len(listings) == 1  # nothing happened in tmux: it was not asked again
+    tmux("rename-session", "-t", "api", "web")
+    assert state.changed() and b" web\n" in state.panes and len(listings) == 2
+    assert not state.changed() and len(listings) == 2
