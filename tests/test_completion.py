@@ -8,7 +8,7 @@ from prompt_toolkit.document import Document
 from navish.argspec import Kind, Opt, Pos
 from navish.commands import COMMANDS
 from navish.commands.base import Command
-from navish.completion import NavishCompleter, Snapshot, complete, local_paths, word_start
+from navish.completion import MAX_SESSION_CANDIDATES, NavishCompleter, Snapshot, complete, local_paths, word_start
 
 SNAP = Snapshot(
     sessions=(
@@ -110,6 +110,14 @@ def test_sessions_come_most_urgent_first_then_by_name():
     assert texts("attach ") == ["local:api", "dev:build", "'local:my api'", "dev:web", "local:notes"]
     snap = Snapshot(sessions=(("local:b", "idle"), ("dev:a", "working"), ("local:c", "waiting"), ("local:a", "idle")))
     assert texts("attach ", snapshot=snap) == ["local:c", "dev:a", "local:a", "local:b"]
+
+
+def test_ten_thousand_sessions_offer_the_most_urgent_few_hundred():
+    many = tuple((f"h{h}:s{i}", "working") for h in range(500) for i in range(20))
+    snap = Snapshot(sessions=(*many, ("h7:late", "permission")))
+    offered = texts("attach ", snapshot=snap)
+    assert len(offered) == MAX_SESSION_CANDIDATES and offered[0] == "h7:late"  # the one asking comes first
+    assert texts("attach h499:s1", snapshot=snap) == ["h499:s1", *(f"h499:s{i}" for i in range(10, 20))]  # typing narrows
 
 
 def test_a_given_rank_wins_over_the_status():

@@ -46,6 +46,14 @@ def test_ls_toolbar_and_tab_completion(world, tmux, session_dir, pane_factory):
     pane.keys("Tab")
     wait_until(lambda: prompt_line(pane).rstrip() == "navish 1> preview local:api", what="Tab to complete local:api")
 
+    pane.keys("C-u")  # a session that comes later is offered too (completion's snapshot follows changes)
+    tmux.new("zeta")
+    write_status(session_dir, "zeta", "working")
+    pane.wait_for("2 working")
+    pane.type("preview ze")
+    pane.keys("Tab")
+    wait_until(lambda: prompt_line(pane).rstrip() == "navish 1> preview local:zeta", what="Tab to complete local:zeta")
+
 
 def test_attach_detach_returns_to_a_working_prompt(world, tmux, session_dir, pane_factory):
     tmux.new("work", "echo INSIDE-THE-SESSION; exec cat")
