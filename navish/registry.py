@@ -46,7 +46,8 @@ class HostStatus:
         return None if self.polled_at is None else max(now - self.polled_at, 0.0)
 
     def is_stale(self, now: float) -> bool:
-        """True when the last good poll is older than the host's TTL (or there was none)."""
+        """True when the last word from the host (a poll, or a watcher's heartbeat) is older than
+        it stays fresh for, or there was none."""
         age = self.age(now)
         return age is None or age > (self.fresh_for or self.cache_ttl)
 
@@ -209,6 +210,7 @@ class Registry:
             if counts:
                 self._remote_counts.update(counts)
             self._remote_counts = +self._remote_counts  # drop the statuses that reached zero
+
     # -- sessions ------------------------------------------------------------------------
     def sessions(self, mode: str = "all", *, include_untracked: bool = False) -> list[Session]:
         """All known sessions of the hosts that `mode` selects, unsorted."""

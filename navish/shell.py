@@ -26,10 +26,10 @@ from .app import App
 from .commands import COMMANDS, Context, Result, execute
 from .completion import NavishCompleter, Snapshot
 from .hosts.base import AttachCommand, run_attach
+from .hub import Throttled
 from .model import LOCAL, Session, attention_rank
 from .notify import Notifier, NotifySettings
 from .pager import page, pager_argv, too_long
-from .hub import Throttled
 from .registry import Change
 from .sanitize import BIDI_CONTROLS, one_line, pane_text
 from .shell_busy import Busy

@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 USAGE = {"input_tokens": 120, "output_tokens": 30, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 200}
@@ -63,6 +64,16 @@ def tool_use(name: str, tool_input: dict[str, Any], preface: str = "", **kw: Any
 def bash(command: str, description: str = "Run a command", **kw: Any) -> Step:
     """A Bash tool_use (asks for permission in the default mode)."""
     return tool_use("Bash", {"command": command, "description": description}, **kw)
+
+
+def script_make_and_refuse(api: FakeAnthropic, directory: Path) -> tuple[Path, Path]:
+    """The approve/deny scenario: "make it" asks to `touch` the first path returned, "refuse it"
+    the second, and the deny message "use echo instead" gets an answer of its own."""
+    made, refused = directory / "made", directory / "refused"
+    api.on("make it", bash(f"touch {made}", "Create it"), text("Made it."))
+    api.on("refuse it", bash(f"touch {refused}", "Create another"), text("OK."))
+    api.on("use echo instead", text("Echoing instead."))
+    return made, refused
 
 
 def ask_user_question(question: str, options: list[str], header: str = "Choice", **kw: Any) -> Step:

@@ -7,7 +7,7 @@ import json
 
 from tests.claude_code import claude_bin, claude_factory, claude_host, fake_api  # noqa: F401
 from tests.conftest import navish, wait_until, write_config
-from tests.fake_anthropic import ask_user_question, bash, text
+from tests.fake_anthropic import ask_user_question, bash, script_make_and_refuse, text
 
 
 def _quiet(world):  # type: ignore[no-untyped-def]
@@ -16,10 +16,7 @@ def _quiet(world):  # type: ignore[no-untyped-def]
 
 def test_approve_runs_the_tool_deny_does_not_and_says_what_it_did(world, claude_factory, fake_api, tmp_path):
     _quiet(world)
-    made, refused = tmp_path / "made", tmp_path / "refused"
-    fake_api.on("make it", bash(f"touch {made}", "Create it"), text("Made it."))
-    fake_api.on("refuse it", bash(f"touch {refused}", "Create another"), text("OK."))
-    fake_api.on("use echo instead", text("Echoing instead."))
+    made, refused = script_make_and_refuse(fake_api, tmp_path)
     claude = claude_factory.start()
     claude.wait_status("idle")
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.claude_code import claude_bin, claude_factory, fake_api  # noqa: F401
 from tests.conftest import NAVISH, Pane, navish, wait_until, write_config, write_status
-from tests.fake_anthropic import bash, text
+from tests.fake_anthropic import script_make_and_refuse
 
 PROMPT = re.compile(r"^navish( \d+)?> ?")
 
@@ -165,10 +165,7 @@ def test_top_with_a_filter_and_esc(world, tmux, session_dir, small_pane):
 
 
 def test_approve_deny_and_reply_to_the_real_claude_code_from_the_view(world, claude_factory, fake_api, tmp_path, shell_pane):
-    made, refused = tmp_path / "made", tmp_path / "refused"
-    fake_api.on("make it", bash(f"touch {made}", "Create it"), text("Made it."))
-    fake_api.on("refuse it", bash(f"touch {refused}", "Create another"), text("OK."))
-    fake_api.on("use echo instead", text("Echoing instead."))
+    made, refused = script_make_and_refuse(fake_api, tmp_path)
     claude = claude_factory.start()
     claude.wait_status("idle")
     pane = shell_pane()
